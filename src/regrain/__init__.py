@@ -1,0 +1,44 @@
+"""regrain: give photographs back the fine texture that AI retouching takes away.
+
+The public API is flat and loaded lazily, so ``import regrain`` (and ``regrain --help``) stays fast:
+numpy, OpenCV and friends are imported the first time a function is used.
+
+>>> import regrain
+>>> callable(regrain.blend)
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it; a test fails if one disappears
+_EXPORTS: dict[str, str] = {
+    # io
+    "ImageInfo": "regrain.io",
+    "read_image": "regrain.io",
+    "read_mask": "regrain.io",
+    "write_image": "regrain.io",
+    # errors
+    "RegrainError": "regrain.errors",
+    "ImageFileError": "regrain.errors",
+    "ParameterError": "regrain.errors",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'regrain' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
