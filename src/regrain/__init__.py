@@ -22,6 +22,33 @@ _EXPORTS: dict[str, str] = {
     "read_image": "regrain.io",
     "read_mask": "regrain.io",
     "write_image": "regrain.io",
+    # shared filters
+    "gaussian_blur": "regrain._filters",
+    "high_pass": "regrain._filters",
+    "radius_to_sigma": "regrain._filters",
+    # blend modes and the luminosity quick fix
+    "BLEND_MODES": "regrain._blend",
+    "blend": "regrain._blend",
+    "luminosity_blend": "regrain._blend",
+    # frequency separation and layered PSD stacks
+    "split": "regrain._bands",
+    "merge": "regrain._bands",
+    "split_scales": "regrain._bands",
+    "merge_scales": "regrain._bands",
+    "write_psd_stack": "regrain._psd",
+    "read_psd_stack": "regrain._psd",
+    # synthetic texture and High Pass grafting
+    "GRAIN_MATERIALS": "regrain._grain",
+    "add_grain": "regrain._grain",
+    "graft": "regrain._graft",
+    # texture-loss analysis and automatic restore
+    "TextureReport": "regrain._detect",
+    "inspect": "regrain._detect",
+    "RestoreResult": "regrain._restore",
+    "restore": "regrain._restore",
+    # catalogs
+    "pair_folders": "regrain._batch",
+    "run_batch": "regrain._batch",
     # errors
     "RegrainError": "regrain.errors",
     "ImageFileError": "regrain.errors",

@@ -1,0 +1,3 @@
+"""``regrain batch``: restore whole catalogs, locally or on a Dask cluster."""
+
+from __future__ import annotations

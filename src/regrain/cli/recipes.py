@@ -1,0 +1,3 @@
+"""``regrain blend``, ``luminosity``, ``grain``, ``graft``: the seed recipes as exact tools."""
+
+from __future__ import annotations
