@@ -3,7 +3,8 @@
 Texture lives in the high band: the difference between an image and its Gaussian blur. The AI's
 smoothing shows as local high-band energy of the edited image falling below the original's. This
 module measures that at a few scales and reports it as a map a retoucher reads at a glance and
-as figures a catalog can sort by (:func:`inspect`); :mod:`regrain._restore` builds on the same measures.
+as figures a catalog can sort by (:func:`inspect`); :mod:`regrain._restore` builds on the same
+measures.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ class Material:
     radius: float
     """Texture band: image minus its Gaussian blur at this radius (px)."""
     isotropic: bool
-    """Synthesise direction-free texture (pores) instead of the surroundings' own (brushed metal)."""
+    """Synthesise direction-free texture (pores) rather than the surroundings' own (metal)."""
 
 
 MATERIALS: dict[str, Material] = {
