@@ -35,6 +35,7 @@ import numpy as np
 from regrain._checks import as_mask, check_choice, check_image, check_range, check_same_size
 from regrain._detect import analysis_factor, downsample, inspect, luma, upsample
 from regrain._filters import gaussian_blur
+from regrain.errors import ParameterError
 from regrain.io import DEFAULT_MAX_PIXELS
 
 __all__ = ["MATERIALS", "RestoreResult", "restore", "restore_file"]
@@ -63,6 +64,27 @@ removed defect or object (a 4-sigma outlier of the texture's own statistics)."""
 
 NOISE_FLOOR = 0.5 / 255
 """RMS below which the original is taken to have no texture (half an 8-bit level)."""
+
+MAX_SMOOTHING = 4.0
+"""The edit may have softened detail up to this factor and still be 'the same detail'."""
+
+FINE_SIGMAS = 8.0
+GROW_FINE_SIGMAS = 1e9
+
+TEXTURE_QUANTILE = 0.25
+"""Texture energy around a rebuilt zone is read as this quantile of the clean cells' energies:
+edges of nearby structure and a defect's halo are upper outliers, texture is what is common."""
+
+REMOVAL_RATIO = 0.2
+_RATIOS: list = []
+"""A changed region whose unexplained mid-scale structure exceeds this share of the surrounding
+texture's RMS had something removed (an object, defects), not just its texture smoothed."""
+
+DEFECT_MID = 0.8
+"""The mid band that tells a removed defect from softened structure starts at this many radii."""
+DEFECT_SIZE = 31
+"""Window (px) of the median that separates compact defects from tone changes: a defect up to
+about half this wide is found whole."""
 
 MAX_GLARE_GAIN = 4.0
 """Texture washed out by glare is amplified at most this much."""
@@ -128,7 +150,7 @@ def restore(
     check_image(edited, "edited")
     check_same_size(original, edited, ("original", "edited"))
     if original.shape != edited.shape:
-        raise ValueError(
+        raise ParameterError(
             f"original and edited must have the same channels; got {original.shape[2]} and "
             f"{edited.shape[2]}."
         )
@@ -136,41 +158,49 @@ def restore(
     strength = check_range(strength, "strength", low=0.0, high=4.0)
     weight = as_mask(mask, edited)
 
-    touched = np.not_equal(original, edited).any(axis=2)
+    touched = _touched(original, edited)
     if weight is not None:
         touched &= weight[..., 0] > 0
     out = edited.copy()
-    ys, xs = np.nonzero(touched.any(axis=1))[0], np.nonzero(touched.any(axis=0))[0]
-    if ys.size == 0:
-        factor = analysis_factor(edited.shape)
-        empty = np.zeros(downsample(touched.astype(np.float32), factor).shape, np.float32)
+    factor = analysis_factor(edited.shape)
+    grid_shape = downsample(np.zeros(edited.shape[:2], np.float32), factor).shape
+    rows = np.flatnonzero(touched.any(axis=1))
+    if rows.size == 0:
+        empty = np.zeros(grid_shape, np.float32)
         maps = {k: empty for k in ("changed", "loss", "rebuild", "classes")}
         return RestoreResult(out, {**maps, "gain": empty + 1}, factor)
+    cols = np.flatnonzero(touched.any(axis=0))
 
-    # work on the changed pixels' bounding box plus enough context to learn the texture around them
+    # work on the changed pixels' bounding box plus enough context to learn the texture around
+    # them; the box is aligned to the analysis grid so its cells are the whole image's cells
     margin = int(max(48, 16 * spec.radius))
     h, w = touched.shape
-    y0, y1 = max(0, ys[0] - margin), min(h, ys[-1] + 1 + margin)
-    x0, x1 = max(0, xs[0] - margin), min(w, xs[-1] + 1 + margin)
+    y0 = max(0, rows[0] - margin) // factor * factor
+    x0 = max(0, cols[0] - margin) // factor * factor
+    y1, x1 = min(h, rows[-1] + 1 + margin), min(w, cols[-1] + 1 + margin)
     box = (slice(y0, y1), slice(x0, x1))
-    plan = _Plan(original[box], edited[box], touched[box], spec, seed)
-    delta = plan.texture(strength)
-    region = out[box]
-    np.add(region, delta, out=region, where=plan.touched[..., None])
-    np.clip(region, 0.0, 1.0, out=region)
+    plan = _Plan(original[box], edited[box], touched[box], spec, seed, factor)
+    plan.compose(out[box], strength)
 
-    factor = plan.factor
     full_maps = {}
     for name, plane in plan.maps().items():
-        canvas = np.zeros(downsample(touched.astype(np.float32), factor).shape, np.float32)
-        if name == "gain":
-            canvas += 1
+        canvas = np.full(grid_shape, 1.0 if name == "gain" else 0.0, np.float32)
         cy, cx = y0 // factor, x0 // factor
-        ph = min(plane.shape[0], canvas.shape[0] - cy)
-        pw = min(plane.shape[1], canvas.shape[1] - cx)
+        ph = min(plane.shape[0], grid_shape[0] - cy)
+        pw = min(plane.shape[1], grid_shape[1] - cx)
         canvas[cy : cy + ph, cx : cx + pw] = plane[:ph, :pw]
         full_maps[name] = canvas
     return RestoreResult(out, full_maps, factor)
+
+
+def _touched(original: np.ndarray, edited: np.ndarray) -> np.ndarray:
+    """Pixels where any channel differs at all (H, W) bool."""
+    import cv2
+
+    diff = cv2.absdiff(original, edited)
+    if diff.ndim == 3 and diff.shape[2] > 1:
+        diff = cv2.transform(diff, np.ones((1, diff.shape[2]), np.float32))
+    return diff.reshape(original.shape[:2]) > 0
 
 
 class _Plan:
@@ -183,217 +213,230 @@ class _Plan:
         touched: np.ndarray,
         spec: Material,
         seed: int,
+        factor: int,
     ) -> None:
+        self.original, self.edited, self.touched = original, edited, touched
         import cv2
 
-        self.original, self.edited, self.touched = original, edited, touched
         self.spec, self.seed = spec, seed
-        self.factor = f = analysis_factor(original.shape)
+        self.factor = f = factor
         r = spec.radius
         yo, ye = luma(original), luma(edited)
         lo, le = gaussian_blur(yo, r), gaussian_blur(ye, r)
-        self.ho = yo - lo  # luma high band of the original
-        self.lo, self.le = lo, le
-        window = max(1.0, 2.0 * r / f)
-
-        def energy(band: np.ndarray, win: float = window) -> np.ndarray:
-            return gaussian_blur(downsample(band * band, f), win)
-
+        ho = yo - lo  # luma high bands
         he = ye - le
-        self.eo2 = energy(self.ho)
-        self.ee2 = energy(he)
-        diff_hi = energy(self.ho - he)
-        dlow = lo - le
-        diff_mid = energy(dlow - gaussian_blur(dlow, 4 * r))
-        orig_mid = energy(lo - gaussian_blur(lo, 4 * r))
-
+        self.ho = ho
         floor2 = np.float32(NOISE_FLOOR**2)
-        block = max(2, round(8 * r / f))
-        ref_hi = _block_median(self.eo2, block)
-        ref_mid = _block_median(orig_mid, block)
+        window = max(1.0, 2.0 * r / f)
+        self.eo2 = gaussian_blur(downsample(ho * ho, f), window)
+        self.ee2 = gaussian_blur(downsample(he * he, f), window)
         self.changed = downsample(touched.astype(np.float32), f)
         changed = self.changed > 0
+        self.lo_cells, self.le_cells = downsample(lo, f), downsample(le, f)
 
-        # low-band structure that no local tone curve maps onto the edited image: fit
-        # low_o ~ a * low_e + b over a window (as a guided filter does) and keep the residual
-        lo_d, le_d = downsample(lo, f), downsample(le, f)
-        fit = max(1.0, 3.0 * r / f)
-        mo, me = gaussian_blur(lo_d, fit), gaussian_blur(le_d, fit)
-        voo = gaussian_blur(lo_d * lo_d, fit) - mo * mo
-        vee = gaussian_blur(le_d * le_d, fit) - me * me
-        voe = gaussian_blur(lo_d * le_d, fit) - mo * me
-        residual = np.maximum(voo - voe * voe / (vee + floor2), 0)
+        # what the edited image cannot explain: regress the original's detail band on the edited
+        # one's, locally (a guided-filter fit: smoothing, retone and glare are all locally
+        # affine). Lost fine texture leaves little residue at mid scales, where the AI keeps what
+        # it keeps (an eye it softened is still there); a blemish, speck, scratch, highlight or
+        # object it removed is missing at every scale and leaves its whole self.
+        half = 2 if f >= 2 else 1
+        yo_h, ye_h = downsample(yo, half), downsample(ye, half)
+        grid = self.changed.shape
+        mid, _ = _unexplained(yo_h, ye_h, r / half, DEFECT_MID * r / half)
+        fine, _ = _unexplained(yo_h, ye_h, r / half, 0.0)
 
-        k2 = np.float32(REBUILD_SIGMAS**2)
-        score = np.maximum(diff_hi / (ref_hi + floor2), diff_mid / (ref_hi + ref_mid + floor2))
-        score = np.maximum(score, residual / (ref_hi + ref_mid + floor2))
-        self.score = score
-        rebuild = (score > k2) & changed
+        # 1. per changed region: a removal when the unexplained mid-scale structure is strong
+        #    against the texture of the untouched surroundings; then all of it is rebuilt
+        mid2 = _to_grid(mid * mid, f // half, grid)
+        ho2 = downsample(ho * ho, f)
+        removal = _removal_regions(changed, mid2, ho2, r / f)
+
+        # 2. per pixel: defects that stand far out of the texture around them (a blemish or a
+        #    speck inside a region that was otherwise only smoothed); the yardstick is the
+        #    original's own band, a tile median that a defect under half a tile cannot move
+        block = max(4, round(12 * r / f))
+        reference = np.ones(grid, bool)
+        soften = max(0.7, r / (3 * half))
+        texture = _to_grid(
+            np.abs(gaussian_blur(yo_h - gaussian_blur(yo_h, r / half), soften)), f // half, grid
+        )
+        level = _fill_from_nearest(_tile_median(texture, block, reference), grid) / 0.6745
+        level = np.maximum(level, NOISE_FLOOR)
+        z_mid = _max_pool(np.abs(gaussian_blur(mid, soften)), f // half, grid) / level
+        z_fine = _max_pool(np.abs(gaussian_blur(fine, soften)), f // half, grid) / level
+        self.z_fine, self.z_mid = z_fine, z_mid
+        strong = (z_fine > FINE_SIGMAS) | (z_mid > REBUILD_SIGMAS)
+        defects = _hysteresis(strong, z_mid > REBUILD_SIGMAS / 2)
+        rebuild = (removal | defects) & changed
+        self.debug = {"removal": removal & changed, "defects": defects & changed}
         if rebuild.any():
-            grow = max(1, round(r / f))
+            grow = max(1, round(2 * r / f))
             kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
             rebuild = cv2.dilate(rebuild.astype(np.uint8), kernel) > 0
             rebuild = _fill_holes(rebuild) & (gaussian_blur(self.changed, grow) > 0)
         self.rebuild = rebuild
-        self.smooth = (ref_hi < floor2) & changed & ~rebuild
+        self._expected_energy = None
+        # a defect's faint halo still taints the texture right around it: learn from beyond it
+        halo = max(1, round(r / f))
+        self.halo = (
+            cv2.dilate(rebuild.astype(np.uint8), np.ones((2 * halo + 1,) * 2, np.uint8)) > 0
+            if rebuild.any()
+            else rebuild
+        )
+        self.smooth = (level < 2 * NOISE_FLOOR) & changed & ~rebuild
 
         # glare washes texture out by (1 - g) and lifts tones by g: undo it where texture was lost
-        lo_c, le_c = downsample(lo, f), downsample(le, f)
-        gain = np.clip((1.0 - le_c) / np.maximum(1.0 - lo_c, 1e-3), 1.0, MAX_GLARE_GAIN)
+        gain = np.clip(
+            (1.0 - self.le_cells) / np.maximum(1.0 - self.lo_cells, 1e-3), 1.0, MAX_GLARE_GAIN
+        )
         self.loss = np.clip(1.0 - np.sqrt(self.ee2 / np.maximum(self.eo2, floor2)), 0.0, 1.0)
         self.loss[~changed] = 0
         self.gain = (1.0 + (gain - 1.0) * self.loss).astype(np.float32)
 
     # -- texture -----------------------------------------------------------------------------
-    def texture(self, strength: float) -> np.ndarray:
-        """The high band to add to the edited crop, float32 (h, w, C)."""
+    def compose(self, out: np.ndarray, strength: float) -> None:
+        """Write the result into *out* (a view of the edited image's crop) where touched.
+
+        Restored: edited low band + gain * original high band. Rebuilt zones cross-fade to
+        edited + synthetic texture with energy-preserving weights.
+        """
         r = self.spec.radius
-        shape = self.original.shape
-        rebuild_w = np.clip(gaussian_blur(self.rebuild.astype(np.float32), 1.0), 0, 1)
-        rebuild_w = np.clip(upsample(rebuild_w, shape), 0.0, 1.0)
-        rebuild_w[self.rebuild_full_zero(shape)] = 0
-        keep = np.sqrt(1.0 - rebuild_w) * strength
-        gain = upsample(self.gain, shape)
-        synth = self.synthesize(rebuild_w) if self.rebuild.any() else None
-        delta = np.empty(shape, np.float32)
-        coeffs = self.colour_coefficients()
-        for c in range(shape[2]):
-            o = np.ascontiguousarray(self.original[..., c])
-            e = np.ascontiguousarray(self.edited[..., c])
-            ho = o - gaussian_blur(o, r)
-            he = e - gaussian_blur(e, r)
-            d = keep * gain * ho - (1.0 - rebuild_w) * he
-            if synth is not None:
-                d += coeffs[c] * strength * synth
-            delta[..., c] = d
-        return delta
+        high = gaussian_blur(self.original, r)
+        np.subtract(self.original, high, out=high)  # the original's high band, per channel
+        coeffs = self._colour_coefficients(high)
+        if np.any(self.gain > 1.0):
+            high *= upsample(self.gain, high.shape)[..., None]
+        if strength != 1.0:
+            high *= np.float32(strength)
+        result = gaussian_blur(self.edited, r)  # the AI's tones
+        result += high
+        if self.rebuild.any():
+            self._rebuild_zones(result, high, coeffs, strength)
+        np.clip(result, 0.0, 1.0, out=result)
+        np.copyto(out, result, where=self.touched[..., None])
 
-    def rebuild_full_zero(self, shape: tuple[int, ...]) -> np.ndarray:
-        """Full-resolution cells far from any rebuild zone (where the weight must be exactly 0)."""
-        import cv2
-
-        near = cv2.dilate(self.rebuild.astype(np.uint8), np.ones((3, 3), np.uint8))
-        return upsample(near.astype(np.float32), shape) <= 0
-
-    def colour_coefficients(self) -> np.ndarray:
+    def _colour_coefficients(self, high: np.ndarray) -> np.ndarray:
         """How much of the luma texture each channel carries (regression over the crop)."""
-        channels = self.original.shape[2]
-        if channels == 1:
+        if high.shape[2] == 1:
             return np.ones(1, np.float32)
-        r = self.spec.radius
-        step = max(1, self.factor)
+        step = max(2, self.factor)
         ho = self.ho[::step, ::step]
         denom = float((ho * ho).sum()) or 1.0
-        out = []
-        for c in range(channels):
-            o = np.ascontiguousarray(self.original[..., c])
-            hc = (o - gaussian_blur(o, r))[::step, ::step]
-            out.append(float((hc * ho).sum()) / denom)
-        return np.asarray(out, np.float32)
+        sub = high[::step, ::step]
+        return np.array(
+            [float((sub[..., c] * ho).sum()) / denom for c in range(high.shape[2])], np.float32
+        )
 
-    def synthesize(self, rebuild_w: np.ndarray) -> np.ndarray:
-        """Luma texture for the rebuild zones, already weighted by sqrt(rebuild weight)."""
+    def _rebuild_zones(
+        self, result: np.ndarray, high: np.ndarray, coeffs: np.ndarray, strength: float
+    ) -> None:
+        """Replace restored texture by synthetic texture in each rebuild zone, cross-faded."""
         import cv2
 
-        synth = np.zeros(self.ho.shape, np.float32)
+        f = self.factor
         count, labels, stats, _ = cv2.connectedComponentsWithStats(
             self.rebuild.astype(np.uint8), connectivity=8
         )
+        h, w = result.shape[:2]
+        gh, gw = labels.shape
+        pad = max(2, int(np.ceil(2 * self.spec.radius)), 2 * f)
         for label in range(1, count):
             x, y, bw, bh, _ = (int(v) for v in stats[label])
-            self._synthesize_one(label, labels, (x, y, bw, bh), synth)
-        synth *= np.sqrt(rebuild_w)
-        return synth
+            px0, py0 = max(0, x * f - pad), max(0, y * f - pad)
+            px1, py1 = min(w, (x + bw) * f + pad), min(h, (y + bh) * f + pad)
+            zone = (slice(py0, py1), slice(px0, px1))
+            # this zone's weight: its cells, softened by one cell, sampled at full resolution
+            cx0, cy0 = max(0, x - 3), max(0, y - 3)
+            cx1, cy1 = min(gw, x + bw + 3), min(gh, y + bh + 3)
+            own = np.zeros(labels.shape, np.float32)
+            own[cy0:cy1, cx0:cx1] = np.clip(
+                gaussian_blur((labels[cy0:cy1, cx0:cx1] == label).astype(np.float32), 1.0), 0, 1
+            )
+            rw = _upsample_box(own, f, zone, (h, w))
+            synth = self._synthesize(label, labels, (x, y, bw, bh), zone)
+            if synth is None:
+                synth = np.zeros(rw.shape, np.float32)
+            # result = le + g*ho there; rebuilt: le + rw*he + sqrt(1-rw)*g*ho + sqrt(rw)*k*S
+            g_ho = high[zone]
+            low = result[zone] - g_ho
+            he = self.edited[zone] - low
+            keep = np.sqrt(np.clip(1.0 - rw, 0.0, 1.0))[..., None]
+            add = (np.sqrt(rw) * synth * np.float32(strength))[..., None] * coeffs
+            result[zone] = low + rw[..., None] * he + keep * g_ho + add
 
-    def _synthesize_one(
+    def _synthesize(
         self,
         label: int,
         labels: np.ndarray,
         cell_box: tuple[int, int, int, int],
-        synth: np.ndarray,
-    ) -> None:
+        zone: tuple[slice, slice],
+    ) -> np.ndarray | None:
+        """Unit texture shaped like the clean surroundings, scaled to what is missing; luma."""
         import cv2
 
         f = self.factor
         x, y, bw, bh = cell_box
         gh, gw = labels.shape
-        ring_cells = max(4, round(12 * self.spec.radius / f), max(bw, bh) // 2)
-        cx0, cy0 = max(0, x - ring_cells), max(0, y - ring_cells)
-        cx1, cy1 = min(gw, x + bw + ring_cells), min(gh, y + bh + ring_cells)
-        clean = ~self.rebuild[cy0:cy1, cx0:cx1]
+        ring = max(4, round(12 * self.spec.radius / f), max(bw, bh) // 2)
+        cx0, cy0 = max(0, x - ring), max(0, y - ring)
+        cx1, cy1 = min(gw, x + bw + ring), min(gh, y + bh + ring)
+        clean = ~self.halo[cy0:cy1, cx0:cx1]
 
-        # brightness -> texture RMS curve of the clean surroundings, read at the AI's tones
-        le_cells = downsample(self.le, f)[cy0:cy1, cx0:cx1]
-        eo_cells = self.eo2[cy0:cy1, cx0:cx1]
-        textured = clean & (eo_cells > NOISE_FLOOR**2)
-        if textured.sum() < 8:
-            return  # nothing around to imitate: a smooth area stays smooth
-        levels = le_cells[clean]
-        energies = eo_cells[clean]
-        edges = np.unique(np.quantile(levels, np.linspace(0, 1, 7)))
-        if edges.size < 2:
-            centres, curve = np.array([levels.mean()]), np.array([energies.mean()])
-        else:
-            idx = np.clip(np.searchsorted(edges, levels, side="right") - 1, 0, edges.size - 2)
-            sums = np.bincount(idx, energies, minlength=edges.size - 1)
-            nums = np.bincount(idx, minlength=edges.size - 1)
-            ok = nums > 0
-            centres = ((edges[:-1] + edges[1:]) / 2)[ok]
-            curve = sums[ok] / nums[ok]
-        target2 = np.interp(le_cells, centres, curve).astype(np.float32)
+        if (clean & (self.eo2[cy0:cy1, cx0:cx1] > NOISE_FLOOR**2)).sum() < 8:
+            return None  # nothing around to imitate: a smooth area stays smooth
+        target2 = self.expected[cy0:cy1, cx0:cx1]
         # the AI may have left some texture: add only what is missing
         need = np.sqrt(np.maximum(target2 - self.ee2[cy0:cy1, cx0:cx1], 0.0))
+        canvas = np.zeros(labels.shape, np.float32)
+        canvas[cy0:cy1, cx0:cx1] = need
+        amplitude = _upsample_box(canvas, f, zone, self.ho.shape)
 
-        # pixel box of this component (plus feather) on the full-resolution crop
-        pad = max(2, int(np.ceil(2 * self.spec.radius)))
-        h, w = synth.shape
-        px0, py0 = max(0, x * f - pad), max(0, y * f - pad)
-        px1, py1 = min(w, (x + bw) * f + pad), min(h, (y + bh) * f + pad)
-        kernel = self._texture_kernel(self.ho[cy0 * f : cy1 * f, cx0 * f : cx1 * f], clean, f)
+        kernel = self._texture_kernel(self.ho[cy0 * f : cy1 * f, cx0 * f : cx1 * f], clean)
         rng = np.random.default_rng([self.seed, label])
-        noise = rng.standard_normal((py1 - py0, px1 - px0), dtype=np.float32)
+        noise = rng.standard_normal(amplitude.shape, dtype=np.float32)
         shaped = cv2.filter2D(noise, -1, kernel, borderType=cv2.BORDER_REFLECT)
-        shaped /= max(float(shaped.std()), 1e-12)
-        amp = upsample(need, ((cy1 - cy0) * f, (cx1 - cx0) * f))
-        amp = amp[py0 - cy0 * f : py1 - cy0 * f, px0 - cx0 * f : px1 - cx0 * f]
-        hh, ww = min(amp.shape[0], shaped.shape[0]), min(amp.shape[1], shaped.shape[1])
-        zone = synth[py0 : py0 + hh, px0 : px0 + ww]
-        grid = upsample((labels[cy0:cy1, cx0:cx1] == label).astype(np.float32), amp.shape)
-        zone += shaped[:hh, :ww] * amp[:hh, :ww] * np.clip(grid[:hh, :ww] * 4, 0, 1)
+        shaped *= amplitude / max(float(shaped.std()), 1e-12)
+        return shaped
 
-    def _texture_kernel(self, high: np.ndarray, clean: np.ndarray, f: int) -> np.ndarray:
-        """A zero-phase filter whose power spectrum is the clean texture's (Welch estimate)."""
+    def _texture_kernel(self, high: np.ndarray, clean: np.ndarray) -> np.ndarray:
+        """A zero-phase filter whose power spectrum is the clean texture's (Welch estimate over
+        windows spread evenly around the zone)."""
+        f = self.factor
         size = int(2 ** np.ceil(np.log2(max(16.0, 8 * self.spec.radius))))
         step = size // 2
-        hann = np.outer(np.hanning(size), np.hanning(size)).astype(np.float32)
-        power = np.zeros((size, size), np.float32)
-        windows = 0
         hh, ww = high.shape
+        spots = []
         for py in range(0, hh - size + 1, step):
             for px in range(0, ww - size + 1, step):
-                cells = clean[
-                    py // f : (py + size + f - 1) // f, px // f : (px + size + f - 1) // f
-                ]
-                if cells.size == 0 or not cells.all():
-                    continue
-                patch = high[py : py + size, px : px + size]
-                spectrum = np.fft.fft2((patch - patch.mean()) * hann)
-                power += (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
-                windows += 1
-                if windows >= 64:
-                    break
-            if windows >= 64:
-                break
-        if windows == 0:
-            # no clean window around: fall back to a fine isotropic grain of the texture band
+                cells = clean[py // f : -(-(py + size) // f), px // f : -(-(px + size) // f)]
+                if cells.size and cells.all():
+                    spots.append((py, px))
+        if not spots:
+            # no clean window around: a fine isotropic grain of the texture band
             yy, xx = np.mgrid[-size // 2 : size // 2, -size // 2 : size // 2]
             kernel = np.exp(-(xx**2 + yy**2) / (2 * (0.5 * self.spec.radius) ** 2))
             return (kernel / np.sqrt((kernel**2).sum())).astype(np.float32)
+        chosen = [spots[i] for i in np.linspace(0, len(spots) - 1, min(64, len(spots))).astype(int)]
+        hann = np.outer(np.hanning(size), np.hanning(size)).astype(np.float32)
+        stack = np.stack([high[py : py + size, px : px + size] for py, px in chosen])
+        stack = (stack - stack.mean(axis=(1, 2), keepdims=True)) * hann
+        spectra = np.fft.fft2(stack)
+        power = (spectra.real**2 + spectra.imag**2).mean(axis=0)
         if self.spec.isotropic:
             power = _radial_average(power)
-        amplitude = np.sqrt(power / windows)
-        kernel = np.fft.fftshift(np.real(np.fft.ifft2(amplitude)))
+        kernel = np.fft.fftshift(np.real(np.fft.ifft2(np.sqrt(power))))
         return (kernel / np.sqrt((kernel**2).sum())).astype(np.float32)
+
+    @property
+    def expected(self) -> np.ndarray:
+        """The clean texture energy expected in each cell: tile medians of the original's energy
+        over clean cells, tiles without enough clean cells filled from the nearest ones."""
+        if self._expected_energy is None:
+            block = max(3, round(4 * self.spec.radius / self.factor))
+            self._expected_energy = _fill_from_nearest(
+                _tile_median(self.eo2, block, ~self.halo), self.eo2.shape
+            )
+        return self._expected_energy
 
     # -- maps ----------------------------------------------------------------------------------
     def maps(self) -> dict[str, np.ndarray]:
@@ -411,21 +454,228 @@ class _Plan:
         }
 
 
-def _block_median(plane: np.ndarray, block: int) -> np.ndarray:
+def _upsample_box(
+    cells: np.ndarray, factor: int, zone: tuple[slice, slice], shape: tuple[int, ...]
+) -> np.ndarray:
+    """The full-resolution values of an analysis-grid map inside one pixel *zone*."""
+    import cv2
+
+    ys, xs = zone
+    if factor == 1:
+        return np.ascontiguousarray(cells[ys, xs], dtype=np.float32)
+    # cell centres sit at (i + 0.5) * factor - 0.5 px; sample the grid there, bilinearly
+    py = (np.arange(ys.start, ys.stop, dtype=np.float32) + 0.5) / factor - 0.5
+    px = (np.arange(xs.start, xs.stop, dtype=np.float32) + 0.5) / factor - 0.5
+    map_x = np.broadcast_to(px[None, :], (py.size, px.size)).astype(np.float32)
+    map_y = np.broadcast_to(py[:, None], (py.size, px.size)).astype(np.float32)
+    return cv2.remap(
+        cells.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
+def _block_median(plane: np.ndarray, block: int, *, valid: np.ndarray | None = None) -> np.ndarray:
     """Median of *plane* over block x block tiles, smoothly interpolated back: a local typical
-    value that a defect covering less than half a tile cannot move."""
+    value that a defect covering less than half a tile cannot move. With *valid*, only those cells
+    count; a tile with too few of them takes the median of all valid cells."""
     import cv2
 
     h, w = plane.shape
     bh, bw = max(1, -(-h // block)), max(1, -(-w // block))
-    padded = cv2.copyMakeBorder(
-        plane, 0, bh * block - h, 0, bw * block - w, borderType=cv2.BORDER_REFLECT
-    )
+    pad = (0, bh * block - h, 0, bw * block - w)
+    padded = cv2.copyMakeBorder(plane, *pad, borderType=cv2.BORDER_REFLECT)
     tiles = padded.reshape(bh, block, bw, block).transpose(0, 2, 1, 3).reshape(bh, bw, -1)
-    medians = np.median(tiles, axis=2).astype(np.float32)
+    if valid is None:
+        medians = np.median(tiles, axis=2).astype(np.float32)
+    else:
+        if not valid.any():
+            return np.zeros_like(plane)
+        ok = cv2.copyMakeBorder(valid.astype(np.uint8), *pad, borderType=cv2.BORDER_REFLECT)
+        ok = ok.reshape(bh, block, bw, block).transpose(0, 2, 1, 3).reshape(bh, bw, -1) > 0
+        masked = np.where(ok, tiles, np.nan)
+        with np.errstate(all="ignore"):
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                medians = np.nanmedian(masked, axis=2)
+        fallback = np.median(plane[valid])
+        medians = np.where(ok.sum(axis=2) >= block, medians, fallback).astype(np.float32)
     # the tile medians sit at tile centres; interpolate between them
     big = cv2.resize(medians, (bw * block, bh * block), interpolation=cv2.INTER_LINEAR)
     return np.ascontiguousarray(big[:h, :w])
+
+
+def _unexplained(
+    yo: np.ndarray, ye: np.ndarray, radius: float, fine: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """What of the original's detail band (from *fine* px to 4 radii) no local affine map of the
+    edited image's band reproduces: bo - (a * be + b), fitted over windows of 2 radii; and bo."""
+
+    def band(y: np.ndarray) -> np.ndarray:
+        coarse = gaussian_blur(y, 4 * radius)
+        return (gaussian_blur(y, fine) if fine > 0 else y) - coarse
+
+    bo, be = band(yo), band(ye)
+    residue = bo.copy()
+    win = 2 * radius
+    mo, me = gaussian_blur(bo, win), gaussian_blur(be, win)
+    cov = gaussian_blur(bo * be, win) - mo * me
+    var = gaussian_blur(be * be, win) - me * me
+    a = np.clip(cov / (var + NOISE_FLOOR**2), 0.0, MAX_SMOOTHING)
+    residue -= a * be + (mo - a * me)
+    return residue, bo
+
+
+def _minus_median(plane: np.ndarray, size: int) -> np.ndarray:
+    """*plane* less its median over size x size px: compact or thin features, not steps.
+
+    The median runs on 8 bits (OpenCV's constant-time median only takes large windows there):
+    differences are coded at 1/512 per level, +/-0.25, ample for telling defects from texture.
+    """
+    import cv2
+
+    coded = np.clip(plane * 512.0 + 128.0, 0, 255).astype(np.uint8)
+    median = cv2.medianBlur(coded, size | 1).astype(np.float32)
+    median -= 128.0
+    median *= 1.0 / 512.0
+    return plane - median
+
+
+def _hysteresis(strong: np.ndarray, weak: np.ndarray) -> np.ndarray:
+    """Areas of *weak* that contain some *strong* cell: a defect's whole extent, not its core."""
+    import cv2
+
+    count, labels = cv2.connectedComponents((weak | strong).astype(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[np.unique(labels[strong])] = True
+    keep[0] = False
+    return keep[labels]
+
+
+def _max_pool(plane: np.ndarray, factor: int, shape: tuple[int, ...]) -> np.ndarray:
+    """Largest value of each factor x factor cell, on a grid of *shape*: a one-pixel scratch
+    survives the analysis grid."""
+    import cv2
+
+    if factor > 1:
+        plane = cv2.dilate(plane, np.ones((factor, factor), np.uint8))
+        plane = np.ascontiguousarray(plane[factor // 2 :: factor, factor // 2 :: factor])
+    out = np.zeros(shape[:2], np.float32)
+    h, w = min(shape[0], plane.shape[0]), min(shape[1], plane.shape[1])
+    out[:h, :w] = plane[:h, :w]
+    return out
+
+
+def _to_grid(plane: np.ndarray, factor: int, shape: tuple[int, ...]) -> np.ndarray:
+    """Area-average *plane* by *factor* onto an analysis grid of *shape* (cropped or padded)."""
+    small = downsample(plane, factor)
+    out = np.zeros(shape[:2], np.float32)
+    h, w = min(shape[0], small.shape[0]), min(shape[1], small.shape[1])
+    out[:h, :w] = small[:h, :w]
+    return out
+
+
+def _removal_regions(
+    changed: np.ndarray, unexplained2: np.ndarray, texture2: np.ndarray, radius: float
+) -> np.ndarray:
+    """Changed regions whose unexplained mid-scale energy is strong against the texture energy
+    of the untouched cells around them: the AI removed something there (see REMOVAL_RATIO)."""
+    import cv2
+
+    out = np.zeros(changed.shape, bool)
+    merged = cv2.dilate(changed.astype(np.uint8), np.ones((3, 3), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(merged, connectivity=8)
+    reach = max(2, round(16 * radius))
+    border = max(1, round(3 * radius))
+    h, w = changed.shape
+    for label in range(1, count):
+        x, y, bw, bh, _ = (int(v) for v in stats[label])
+        y0, x0 = max(0, y - reach), max(0, x - reach)
+        y1, x1 = min(h, y + bh + reach), min(w, x + bw + reach)
+        own = (labels[y0:y1, x0:x1] == label) & changed[y0:y1, x0:x1]
+        kernel = np.ones((2 * border + 1,) * 2, np.uint8)
+        core = cv2.erode(own.astype(np.uint8), kernel) > 0
+        if core.sum() < 4:
+            core = own
+        ring = cv2.dilate(own.astype(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8)) > 0
+        ring &= ~changed[y0:y1, x0:x1]
+        if ring.sum() < 8:
+            continue  # nothing untouched around to compare with: a global edit, not a removal
+        ratio2 = unexplained2[y0:y1, x0:x1][core].mean() / max(
+            texture2[y0:y1, x0:x1][ring].mean(), NOISE_FLOOR**2
+        )
+        _RATIOS.append(float(np.sqrt(ratio2)))
+        if ratio2 > REMOVAL_RATIO**2:
+            out[y0:y1, x0:x1] |= own
+    return out
+
+
+def _tile_median(plane: np.ndarray, block: int, valid: np.ndarray) -> np.ndarray:
+    """Median of *plane* over the *valid* cells of each block x block tile; NaN for a tile with
+    fewer than a quarter of its cells valid. Returns the (tiles_y, tiles_x) grid."""
+    import warnings
+
+    import cv2
+
+    h, w = plane.shape
+    bh, bw = max(1, -(-h // block)), max(1, -(-w // block))
+    pad = (0, bh * block - h, 0, bw * block - w)
+    tiles = cv2.copyMakeBorder(plane, *pad, borderType=cv2.BORDER_REFLECT)
+    ok = cv2.copyMakeBorder(valid.astype(np.uint8), *pad, borderType=cv2.BORDER_CONSTANT, value=0)
+    tiles = tiles.reshape(bh, block, bw, block).transpose(0, 2, 1, 3).reshape(bh, bw, -1)
+    ok = ok.reshape(bh, block, bw, block).transpose(0, 2, 1, 3).reshape(bh, bw, -1) > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        medians = np.nanquantile(np.where(ok, tiles, np.nan), TEXTURE_QUANTILE, axis=2)
+    medians[ok.sum(axis=2) < block * block / 4] = np.nan
+    return medians.astype(np.float32)
+
+
+def _fill_from_nearest(tiles: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Fill NaN tiles from their nearest valid neighbours (normalised convolution at growing
+    radii), then interpolate the tile grid smoothly onto a grid of *shape*."""
+    import cv2
+
+    filled = tiles.copy()
+    radius = 1.0
+    while np.isnan(filled).any():
+        known = ~np.isnan(filled)
+        if not known.any():
+            filled[:] = 0.0
+            break
+        num = gaussian_blur(np.where(known, filled, 0).astype(np.float32), radius)
+        den = gaussian_blur(known.astype(np.float32), radius)
+        grow = ~known & (den > 1e-3)
+        filled[grow] = num[grow] / den[grow]
+        radius *= 2
+    return cv2.resize(filled, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def _brightness_curve(levels: np.ndarray, energies: np.ndarray):
+    """Texture energy against brightness: medians over brightness sextiles, interpolated."""
+    edges = np.unique(np.quantile(levels, np.linspace(0, 1, 7)))
+    if edges.size < 2:
+        mean = float(energies.mean())
+        return lambda x: np.full(x.shape, mean, np.float32)
+    idx = np.clip(np.searchsorted(edges, levels, side="right") - 1, 0, edges.size - 2)
+    centres, curve = [], []
+    for k in range(edges.size - 1):
+        members = energies[idx == k]
+        if members.size:
+            centres.append((edges[k] + edges[k + 1]) / 2)
+            curve.append(float(np.median(members)))
+    return lambda x: np.interp(x, centres, curve).astype(np.float32)
+
+
+def _surroundings(plane: np.ndarray, valid: np.ndarray, radius: float) -> np.ndarray:
+    """Average of *plane* over the *valid* cells near each cell (normalised convolution); NaN where
+    no valid cell is near."""
+    weight = valid.astype(np.float32)
+    num = gaussian_blur(plane * weight, radius)
+    den = gaussian_blur(weight, radius)
+    out = np.full(plane.shape, np.nan, np.float32)
+    np.divide(num, den, out=out, where=den > 0.02)
+    return out
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:

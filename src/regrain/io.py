@@ -2,20 +2,33 @@
 
 ``read_image`` hands the core a float32 (H, W, C) array in [0, 1] in the file's own encoding (no
 colour conversion) and an :class:`ImageInfo` that remembers what is needed to write the result back
-the same way: format, bit depth, ICC profile, EXIF/XMP, alpha. ``write_image`` writes atomically
-(temporary file in the target folder, then rename), so an interrupted run never leaves half an image.
+the same way: format, bit depth, compression, ICC profile, EXIF/XMP, resolution, alpha.
+``write_image`` writes atomically (temporary file in the target folder, then rename), so an
+interrupted run never leaves half an image.
 
-NOTE (skeleton): TIFF is complete here; PNG/JPEG/PSD, metadata for them and the bad-input checks are
-being filled in by the I/O issue. The signatures below are the contract every other module uses.
+Formats read: TIFF (8/16-bit integer, 16/32/64-bit float; none, LZW, deflate, zstd, packbits...),
+PNG (8/16-bit, palette expanded), JPEG (8-bit), PSD/PSB (the stored flattened composite, 8/16/32
+bits). Formats written: TIFF, PNG, JPEG, chosen by the extension (see :data:`WRITE_FORMATS`).
+
+Every problem with a file raises :class:`~regrain.errors.ImageFileError` naming the file (one line).
+Pixel counts are checked from the header before anything is decoded (decompression-bomb guard).
+Pillow never touches TIFF (it reads 48-bit RGB as 8-bit without a word); 16-bit PNG goes through
+imagecodecs (libpng) and its iCCP/eXIf/iTXt chunks are read and written here.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import struct
 import tempfile
-from collections.abc import Iterable
+import warnings
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +36,7 @@ from regrain.errors import ImageFileError, ParameterError
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "WRITE_FORMATS",
     "ImageInfo",
     "check_output_path",
     "read_image",
@@ -33,13 +47,36 @@ __all__ = [
 DEFAULT_MAX_PIXELS = 400_000_000
 """Largest pixel count read by default: a guard against decompression bombs (400 MP)."""
 
+WRITE_FORMATS: dict[str, str] = {
+    ".tif": "tiff",
+    ".tiff": "tiff",
+    ".png": "png",
+    ".jpg": "jpeg",
+    ".jpeg": "jpeg",
+}
+"""Output extension -> format written by :func:`write_image`."""
+
+_RGB_HINT = "convert to RGB first (Photoshop: Image > Mode > RGB Color)"
+_GRAY_HINT = "convert to Grayscale first (Photoshop: Image > Mode > Grayscale)"
+_DEPTH_HINT = "save as 8 or 16 bits/channel first (Photoshop: Image > Mode > 16 Bits/Channel)"
+_MAX_META_BYTES = 64 << 20  # an ICC/XMP chunk inflating past this is a zip bomb, not metadata
+
+# Third-party loggers that would otherwise print warnings on stderr through logging.lastResort.
+# A NullHandler silences only that fallback: an application that configures logging still sees them.
+for _name in ("tifffile", "psd_tools", "PIL", "imagecodecs"):
+    logging.getLogger(_name).addHandler(logging.NullHandler())
+
 
 @dataclass(frozen=True)
 class ImageInfo:
     """What regrain must remember about a file to write its result back the same way.
 
-    ``bits`` is 8, 16 or 32 (32 = float samples); ``alpha`` is float32 (H, W) in [0, 1] or None,
-    kept aside so the core only sees colour channels.
+    ``format`` is ``"tiff"``, ``"png"``, ``"jpeg"`` or ``"psd"``; ``bits`` is 8, 16 or 32 (32 =
+    float samples). ``icc``, ``exif`` and ``xmp`` are the raw bytes (``exif`` as a TIFF-structured
+    block: the content of a PNG eXIf chunk, JPEG's APP1 without ``Exif\\0\\0``). ``compression``
+    is the TIFF compression (``None``, ``"lzw"``, ``"deflate"``, ``"zstd"`` ...), ``dpi`` the (x, y)
+    resolution in pixels per inch. ``alpha`` is float32 (H, W) in [0, 1] or None, kept aside so the
+    core only sees colour channels.
     """
 
     format: str = "tiff"
@@ -50,42 +87,35 @@ class ImageInfo:
     alpha: np.ndarray | None = field(default=None, repr=False, compare=False)
     path: str | None = None
     extra: dict = field(default_factory=dict, repr=False, compare=False)
+    compression: str | None = None
+    dpi: tuple[float, float] | None = None
 
-    def with_(self, **changes) -> ImageInfo:
+    def with_(self, **changes: Any) -> ImageInfo:
         return replace(self, **changes)
 
 
+# --------------------------------------------------------------------------------------- reading
+
+
 def read_image(
-    path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS
+    path: str | os.PathLike[str],
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    shape: tuple[int, ...] | None = None,
 ) -> tuple[np.ndarray, ImageInfo]:
-    """Read an image file as float32 (H, W, C) in [0, 1] plus the :class:`ImageInfo` to write it back.
+    """Read an image as float32 (H, W, C) in [0, 1] plus the :class:`ImageInfo` to write it back.
 
     C is 1 (grayscale) or 3 (RGB); alpha is returned in ``info.alpha``. 8-bit values v map to v/255,
-    16-bit to v/65535, float samples are kept as they are.
-    """
-    import tifffile
+    16-bit to v/65535, float samples are kept as they are. The format is recognised from the file's
+    content, not its name. *max_pixels* and, when given, the expected *shape* (H, W, ...) are
+    checked from the header before any pixel is decoded.
 
-    path = Path(path)
-    if not path.is_file():
-        raise ImageFileError(path, "no such file")
-    try:
-        with tifffile.TiffFile(path) as tif:
-            page = tif.pages[0]
-            data = page.asarray(maxworkers=2)
-            tags = page.tags
-            icc = tags["InterColorProfile"].value if "InterColorProfile" in tags else None
-            xmp = tags["XMP"].value if "XMP" in tags else None
-    except Exception as exc:  # noqa: BLE001 - the skeleton reports any decode failure the same way
-        raise ImageFileError(path, f"not a readable image ({exc})") from None
-    if data.ndim == 2:
-        data = data[..., None]
-    alpha = None
-    if data.shape[2] in (2, 4):
-        alpha = _to_float(data[..., -1], data.dtype)
-        data = data[..., :-1]
-    bits = 32 if data.dtype.kind == "f" else data.dtype.itemsize * 8
-    image = _to_float(data, data.dtype)
-    return image, ImageInfo(format="tiff", bits=bits, icc=icc, xmp=xmp, alpha=alpha, path=str(path))
+    >>> read_image("missing.tif")
+    Traceback (most recent call last):
+    ...
+    regrain.errors.ImageFileError: missing.tif: no such file
+    """
+    return _read(Path(path), max_pixels, shape, "image")
 
 
 def read_mask(
@@ -97,32 +127,538 @@ def read_mask(
     """Read a grayscale mask (white = full effect) as float32 (H, W) in [0, 1].
 
     An RGB mask is reduced to its first channel. When *shape* is given the mask must cover the same
-    H x W pixels, else :class:`ImageFileError` names the file and both sizes.
+    H x W pixels, else :class:`ImageFileError` names the file and both sizes (checked from the
+    header, before decoding).
     """
-    image, _ = read_image(path, max_pixels=max_pixels)
-    if shape is not None and image.shape[:2] != tuple(shape[:2]):
-        raise ImageFileError(
-            path,
-            f"mask is {image.shape[1]}x{image.shape[0]} px but the image is "
-            f"{shape[1]}x{shape[0]} px",
-        )
+    image, _ = _read(Path(path), max_pixels, shape, "mask")
     return np.ascontiguousarray(image[..., 0])
 
 
+def _read(
+    path: Path, max_pixels: int, shape: tuple[int, ...] | None, role: str
+) -> tuple[np.ndarray, ImageInfo]:
+    kind = _sniff(path)
+    reader = {"tiff": _read_tiff, "png": _read_png, "jpeg": _read_jpeg, "psd": _read_psd}[kind]
+    limits = _Limits(path, int(max_pixels), shape, role)
+    with _quiet():
+        try:
+            data, meta = reader(path, limits)
+        except (ImageFileError, KeyboardInterrupt):
+            raise
+        except MemoryError:
+            raise ImageFileError(path, "not enough memory to decode this image") from None
+        except Exception as exc:  # any decoder failure is a bad file, said in one line
+            raise ImageFileError(path, _corrupt(kind, exc)) from None
+    if data.ndim == 2:
+        data = data[..., None]
+    colour = 3 if data.shape[2] >= 3 else 1
+    alpha = _to_float(data[..., colour]) if data.shape[2] > colour else None
+    image = _to_float(data[..., :colour])
+    if meta.pop("alpha_unmatte", False) and alpha is not None:
+        image = _unmatte_white(image, alpha)
+    bits = 32 if data.dtype.kind == "f" else data.dtype.itemsize * 8
+    info = ImageInfo(format=kind, bits=bits, alpha=alpha, path=str(path), **meta)
+    return image, info
+
+
+_MAGIC_UNSUPPORTED = (
+    (b"GIF8", "GIF"),
+    (b"%PDF", "PDF"),
+    (b"\xff\x0a", "JPEG XL"),
+    (b"\x00\x00\x00\x0cJXL ", "JPEG XL"),
+    (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
+    (b"\xff\x4f\xff\x51", "JPEG 2000"),
+    (b"v/1\x01", "OpenEXR"),
+    (b"#?RADIANCE", "Radiance HDR"),
+)
+
+
+def _sniff(path: Path) -> str:
+    """Return 'tiff', 'png', 'jpeg' or 'psd' from the file's first bytes, or say why not."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except FileNotFoundError:
+        raise ImageFileError(path, "no such file") from None
+    except IsADirectoryError:
+        raise ImageFileError(path, "is a folder, not an image file") from None
+    except PermissionError:
+        raise ImageFileError(path, "permission denied") from None
+    except OSError as exc:
+        raise ImageFileError(path, f"cannot open ({exc.strerror or exc})") from None
+    if not head:
+        raise ImageFileError(path, "file is empty")
+    if head[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):
+        return "tiff"
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if head[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if head[:4] == b"8BPS":
+        return "psd"
+    name = None
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        name = "WebP"
+    elif head[4:8] == b"ftyp":
+        name = "AVIF" if head[8:12] in (b"avif", b"avis") else "HEIC/HEIF"
+    elif head[:2] == b"BM" and len(head) >= 14:
+        name = "BMP"
+    for magic, label in _MAGIC_UNSUPPORTED:
+        if head.startswith(magic):
+            name = label
+    if name:
+        raise ImageFileError(
+            path, f"{name} files are not supported; save as TIFF, PNG or JPEG first"
+        )
+    raise ImageFileError(path, "not an image file (expected TIFF, PNG, JPEG or PSD)")
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """What a reader checks from the header before decoding: pixel count and expected size."""
+
+    path: Path
+    max_pixels: int
+    shape: tuple[int, ...] | None
+    role: str
+
+    def check(self, width: int, height: int) -> None:
+        if width <= 0 or height <= 0:
+            raise ImageFileError(self.path, f"header gives an empty image ({width}x{height} px)")
+        if width * height > self.max_pixels:
+            raise ImageFileError(self.path, self.too_big(f"{width}x{height} px "
+                                 f"({width * height / 1e6:.1f} MP)"))  # fmt: skip
+        if self.shape is not None and (height, width) != tuple(self.shape[:2]):
+            h, w = self.shape[:2]
+            if self.role == "mask":
+                problem = f"mask is {width}x{height} px but the image is {w}x{h} px"
+            else:
+                problem = (
+                    f"image is {width}x{height} px but the other image is {w}x{h} px; "
+                    "both must be the same size"
+                )
+            raise ImageFileError(self.path, problem)
+
+    def too_big(self, size: str) -> str:
+        return (
+            f"image is {size}, above the limit of {self.max_pixels / 1e6:g} MP; "
+            "raise it with --max-megapixels if you trust this file"
+        )
+
+
+def _corrupt(kind: str, exc: BaseException) -> str:
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    if len(reason) > 100:
+        reason = reason[:97] + "..."
+    return f"cannot decode this {kind.upper()} file; it is truncated or corrupt ({reason})"
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Keep third-party warnings (Pillow, numpy casts) off the user's terminal."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+# TIFF ------------------------------------------------------------------------------------------
+
+_TIFF_COMPRESSIONS = {
+    1: None,
+    5: "lzw",
+    8: "deflate",
+    32946: "deflate",
+    50000: "zstd",
+    32773: "packbits",
+    34925: "lzma",
+}
+_TIFF_PHOTOMETRIC_PROBLEMS = {
+    0: "inverted grayscale (MinIsWhite) is not supported; " + _GRAY_HINT,
+    3: "indexed colour is not supported; " + _RGB_HINT,
+    4: "a transparency mask page is not an image; " + _RGB_HINT,
+    5: "CMYK is not supported; " + _RGB_HINT,
+    8: "Lab colour is not supported; " + _RGB_HINT,
+    9: "Lab colour is not supported; " + _RGB_HINT,
+    10: "Lab colour is not supported; " + _RGB_HINT,
+    32803: "camera raw (CFA) data is not supported; export a 16-bit TIFF from your raw converter",
+    34892: "camera raw (linear raw) data is not supported; export a 16-bit TIFF from your raw "
+    "converter",
+    32844: "LogL/LogLuv data is not supported; " + _RGB_HINT,
+    32845: "LogL/LogLuv data is not supported; " + _RGB_HINT,
+}
+
+
+def _read_tiff(path: Path, limits: _Limits) -> tuple[np.ndarray, dict]:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages[0]
+        limits.check(page.imagewidth, page.imagelength)
+        photometric = int(page.photometric)
+        compression = int(page.compression)
+        if page.bitspersample == 1:
+            raise ImageFileError(path, "1-bit (bitmap) images are not supported; " + _GRAY_HINT)
+        if photometric in _TIFF_PHOTOMETRIC_PROBLEMS:
+            raise ImageFileError(path, _TIFF_PHOTOMETRIC_PROBLEMS[photometric])
+        if photometric == 6 and compression not in (6, 7):
+            raise ImageFileError(path, "uncompressed YCbCr TIFF is not supported; " + _RGB_HINT)
+        if photometric not in (1, 2, 6):
+            raise ImageFileError(
+                path, f"photometric interpretation {photometric} is not supported; " + _RGB_HINT
+            )
+        if page.imagedepth > 1:
+            raise ImageFileError(path, "volumetric (3-D) TIFF is not supported")
+        dtype = np.dtype(page.dtype) if page.dtype is not None else None
+        bits = page.bitspersample
+        if dtype is None or dtype.kind == "b" or bits == 1:
+            raise ImageFileError(path, "1-bit (bitmap) images are not supported; " + _GRAY_HINT)
+        if dtype.kind == "u" and bits not in (8, 16):
+            raise ImageFileError(
+                path, f"{bits}-bit integer samples are not supported; {_DEPTH_HINT}"
+            )
+        if dtype.kind == "i":
+            raise ImageFileError(
+                path, f"signed {bits}-bit samples are not supported; {_DEPTH_HINT}"
+            )
+        colour = 1 if photometric == 1 else 3
+        if page.samplesperpixel < colour:
+            raise ImageFileError(
+                path, f"has {page.samplesperpixel} samples per pixel; expected RGB"
+            )
+        size = tif.filehandle.size
+        ends = [
+            o + c for o, c in zip(page.dataoffsets, page.databytecounts, strict=False) if c and o
+        ]
+        if size and ends and max(ends) > size:
+            raise ImageFileError(
+                path, f"file is truncated ({size} bytes; the image data needs {max(ends)})"
+            )
+        data = page.asarray(maxworkers=2)
+        axes = page.axes
+        order = [axes.index(a) for a in "YXS" if a in axes]
+        if len(order) != data.ndim:
+            raise ImageFileError(path, f"unexpected TIFF layout {axes!r}")
+        data = data.transpose(order)
+        if data.ndim == 3 and data.shape[2] > colour + 1:
+            data = data[..., : colour + 1]  # keep colour + first extra channel (alpha)
+        if data.dtype.kind == "f" and data.dtype != np.float32:
+            data = data.astype(np.float32)
+        tags = page.tags
+        icc = _tag_bytes(tags, 34675)
+        xmp = _tag_bytes(tags, 700)
+        dpi = _tiff_dpi(tags)
+        extra: dict[str, Any] = {}
+        if page.extrasamples:
+            extra["extrasamples"] = int(page.extrasamples[0])
+        fh = tif.filehandle
+        exif = _tiff_exif_blob(lambda off, n: _fh_read(fh, off, n))
+    meta = {
+        "icc": icc,
+        "xmp": xmp,
+        "exif": exif,
+        "dpi": dpi,
+        "compression": _TIFF_COMPRESSIONS.get(compression, "deflate"),
+        "extra": extra,
+    }
+    return np.ascontiguousarray(data), meta
+
+
+def _fh_read(fh: Any, offset: int, size: int) -> bytes:
+    fh.seek(offset)
+    return fh.read(size)
+
+
+def _tag_bytes(tags: Any, code: int) -> bytes | None:
+    tag = tags.get(code)
+    if tag is None:
+        return None
+    value = tag.value
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    return bytes(value) if value is not None else None
+
+
+def _tiff_dpi(tags: Any) -> tuple[float, float] | None:
+    try:
+        xres, yres = tags[282].value, tags[283].value
+        unit = int(tags[296].value) if 296 in tags else 2
+        x, y = xres[0] / xres[1], yres[0] / yres[1]
+    except (KeyError, TypeError, ZeroDivisionError, IndexError):
+        return None
+    if unit == 3:
+        return (x * 2.54, y * 2.54)
+    return (x, y) if unit == 2 else None
+
+
+# PNG -------------------------------------------------------------------------------------------
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_PIXEL_CHUNKS = (b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND")
+
+
+def _png_chunks(blob: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """Yield (type, data) of each chunk, checking lengths and the CRC of every small chunk."""
+    pos = 8
+    while True:
+        if pos + 8 > len(blob):
+            raise _Truncated(len(blob))
+        length, ctype = struct.unpack(">I4s", blob[pos : pos + 8])
+        end = pos + 12 + length
+        if end > len(blob):
+            raise _Truncated(len(blob))
+        data = blob[pos + 8 : pos + 8 + length]
+        if ctype != b"IDAT":  # libpng checks the IDAT CRCs itself
+            (crc,) = struct.unpack(">I", blob[end - 4 : end])
+            if zlib.crc32(ctype + data) != crc:
+                raise ValueError(f"bad CRC in {ctype.decode('latin-1')} chunk")
+        yield ctype, data
+        if ctype == b"IEND":
+            return
+        pos = end
+
+
+class _Truncated(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(f"file is truncated ({size} bytes)")
+
+
+def _inflate(data: bytes) -> bytes:
+    z = zlib.decompressobj()
+    out = z.decompress(data, _MAX_META_BYTES)
+    if z.unconsumed_tail:
+        raise ValueError("metadata chunk inflates past 64 MB")
+    return out
+
+
+def _read_png(path: Path, limits: _Limits) -> tuple[np.ndarray, dict]:
+    import imagecodecs
+
+    blob = path.read_bytes()
+    meta: dict[str, Any] = {"icc": None, "exif": None, "xmp": None, "dpi": None, "extra": {}}
+    pixel_chunks: list[bytes] = [_PNG_SIGNATURE]
+    try:
+        chunks = list(_png_chunks(blob))
+    except _Truncated as exc:
+        raise ImageFileError(path, str(exc)) from None
+    if not chunks or chunks[0][0] != b"IHDR" or len(chunks[0][1]) != 13:
+        raise ImageFileError(path, "corrupt PNG: no IHDR header chunk")
+    width, height = struct.unpack(">II", chunks[0][1][:8])
+    limits.check(width, height)
+    for ctype_, data in chunks:
+        if ctype_ in _PNG_PIXEL_CHUNKS:
+            pixel_chunks.append(struct.pack(">I", len(data)) + ctype_ + data)
+            pixel_chunks.append(struct.pack(">I", zlib.crc32(ctype_ + data)))
+        elif ctype_ == b"iCCP":
+            name, _, rest = data.partition(b"\0")
+            meta["icc"] = _inflate(rest[1:])
+            meta["extra"]["icc_name"] = name
+        elif ctype_ == b"eXIf":
+            meta["exif"] = data[6:] if data.startswith(b"Exif\0\0") else data
+        elif ctype_ == b"iTXt" and data.startswith(b"XML:com.adobe.xmp\0"):
+            meta["xmp"] = _itxt_text(data)
+        elif ctype_ == b"pHYs" and len(data) == 9:
+            ppx, ppy, unit = struct.unpack(">IIB", data)
+            if unit == 1:  # pixels per metre; 11811 is "300 dpi"
+                meta["dpi"] = (_nice_dpi(ppx * 0.0254), _nice_dpi(ppy * 0.0254))
+    if chunks[-1][0] != b"IEND":
+        raise ImageFileError(path, "file is truncated (no IEND chunk)")
+    # libpng sees only what it needs for pixels: no warnings about odd ancillary chunks on stderr
+    # libpng expands palette to RGB(A) and 1/2/4-bit gray to 8-bit levels (4-bit v -> 17 v)
+    return imagecodecs.png_decode(b"".join(pixel_chunks)), meta
+
+
+def _nice_dpi(value: float) -> float:
+    return float(round(value)) if abs(value - round(value)) < 0.01 else value
+
+
+def _itxt_text(data: bytes) -> bytes:
+    _keyword, _, rest = data.partition(b"\0")
+    flag, _method = rest[0], rest[1]
+    rest = rest[2:]
+    _lang, _, rest = rest.partition(b"\0")
+    _translated, _, text = rest.partition(b"\0")
+    return _inflate(text) if flag else text
+
+
+# JPEG ------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _pillow_limit(max_pixels: int | None) -> Iterator[None]:
+    """Align Pillow's own decompression-bomb guard with ours for the duration of one read."""
+    from PIL import Image
+
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None if max_pixels is None else max(int(max_pixels), 1)
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
+def _read_jpeg(path: Path, limits: _Limits) -> tuple[np.ndarray, dict]:
+    from PIL import Image, JpegImagePlugin
+
+    with _pillow_limit(limits.max_pixels):
+        try:
+            im = Image.open(path, formats=["JPEG"])
+        except Image.DecompressionBombError:
+            with _pillow_limit(None), Image.open(path, formats=["JPEG"]) as probe:
+                limits.check(*probe.size)  # header only: says the size in our words
+            raise
+        with im:
+            limits.check(*im.size)
+            mode = im.mode
+            if mode in ("CMYK", "YCCK"):
+                raise ImageFileError(path, "CMYK is not supported; " + _RGB_HINT)
+            if mode not in ("RGB", "L"):
+                raise ImageFileError(
+                    path, f"JPEG colour mode {mode} is not supported; " + _RGB_HINT
+                )
+            im.load()
+            data = np.asarray(im)
+            info = im.info
+            exif = info.get("exif")
+            if exif and exif.startswith(b"Exif\0\0"):
+                exif = exif[6:]
+            extra: dict[str, Any] = {}
+            try:
+                extra["subsampling"] = JpegImagePlugin.get_sampling(im)
+            except Exception:
+                pass
+            dpi = info.get("dpi")
+    meta = {
+        "icc": info.get("icc_profile") or None,
+        "exif": exif or None,
+        "xmp": info.get("xmp") or None,
+        "dpi": (float(dpi[0]), float(dpi[1])) if dpi and dpi[0] and dpi[1] else None,
+        "extra": extra,
+    }
+    return data, meta
+
+
+# PSD -------------------------------------------------------------------------------------------
+
+_PSD_MODE_PROBLEMS = {
+    0: "1-bit (bitmap) images are not supported; " + _GRAY_HINT,
+    2: "indexed colour is not supported; " + _RGB_HINT,
+    4: "CMYK is not supported; " + _RGB_HINT,
+    7: "multichannel mode is not supported; " + _RGB_HINT,
+    8: "duotone is not supported; " + _RGB_HINT,
+    9: "Lab colour is not supported; " + _RGB_HINT,
+}
+
+
+def _read_psd(path: Path, limits: _Limits) -> tuple[np.ndarray, dict]:
+    from psd_tools import PSDImage
+    from psd_tools.api.utils import get_transparency_index
+    from psd_tools.constants import Resource
+
+    psd = PSDImage.open(path)
+    limits.check(psd.width, psd.height)
+    mode = int(psd.color_mode)
+    if mode in _PSD_MODE_PROBLEMS:
+        raise ImageFileError(path, _PSD_MODE_PROBLEMS[mode])
+    if mode not in (1, 3):
+        raise ImageFileError(path, f"PSD colour mode {mode} is not supported; " + _RGB_HINT)
+    if not psd.has_preview():
+        raise ImageFileError(
+            path,
+            "PSD has no flattened composite; re-save it with 'Maximize PSD and PSB File "
+            "Compatibility' on, or export a TIFF",
+        )
+    depth = psd.depth
+    dtypes = {8: np.dtype("u1"), 16: np.dtype(">u2"), 32: np.dtype(">f4")}
+    if depth not in dtypes:
+        raise ImageFileError(path, f"{depth}-bit PSD is not supported; {_DEPTH_HINT}")
+    header = psd._record.header
+    raw = psd._record.image_data.get_data(header, False)
+    channels = header.channels
+    planes = np.frombuffer(raw, dtypes[depth], count=channels * psd.height * psd.width)
+    planes = planes.reshape(channels, psd.height, psd.width)
+    colour = 3 if mode == 3 else 1
+    if channels < colour:
+        raise ImageFileError(path, f"PSD has {channels} channels; expected {colour}")
+    keep = list(range(colour))
+    alpha_index = get_transparency_index(psd)
+    if 0 <= alpha_index < channels:
+        keep.append(alpha_index)
+    data = np.empty((psd.height, psd.width, len(keep)), dtypes[depth].newbyteorder("="))
+    for i, c in enumerate(keep):
+        data[..., i] = planes[c]
+    resources = psd.image_resources
+    meta = {
+        "icc": _psd_bytes(resources.get_data(Resource.ICC_PROFILE)),
+        "exif": _psd_bytes(resources.get_data(Resource.EXIF_DATA_1)),
+        "xmp": _psd_bytes(resources.get_data(Resource.XMP_METADATA)),
+        "dpi": None,
+        "extra": {},
+        "alpha_unmatte": len(keep) > colour,  # Photoshop stores the composite matted on white
+    }
+    return data, meta
+
+
+def _psd_bytes(value: Any) -> bytes | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value) or None
+    data = getattr(value, "data", None)
+    return bytes(data) if isinstance(data, bytes | bytearray) and data else None
+
+
+def _unmatte_white(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    a = alpha[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(a > 0, (image + a - 1.0) / a, image)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------- writing
+
+
 def check_output_path(
-    path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]] = ()
+    path: str | os.PathLike[str],
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+    *,
+    suffixes: Iterable[str] | None = tuple(WRITE_FORMATS),
 ) -> Path:
-    """Refuse an output that would overwrite an input or land in a missing/unwritable folder."""
+    """Refuse an output that would overwrite an input, has an unknown extension, or lands in a
+    missing/unwritable folder. Cheap: call it before heavy work.
+
+    *suffixes* are the accepted extensions (default: the image formats :func:`write_image`
+    writes); pass e.g. ``(".psd",)`` for another kind of output, or None to accept any.
+    """
     path = Path(path)
+    if suffixes is not None:
+        valid = sorted(s.lower() for s in suffixes)
+        if path.suffix.lower() not in valid:
+            got = f"'{path.suffix}'" if path.suffix else "no extension"
+            raise ParameterError(
+                f"unknown output format {got} for {path}; expected one of: {', '.join(valid)}"
+            )
+    if path.is_dir():
+        raise ImageFileError(path, "output path is a folder; give a file name")
+    target = path.resolve()
     for src in inputs:
-        if src is not None and Path(src).exists() and path.exists() and path.samefile(src):
-            raise ImageFileError(path, "output path is an input file; choose another output")
-        if src is not None and path.resolve() == Path(src).resolve():
-            raise ImageFileError(path, "output path is an input file; choose another output")
-    folder = path.resolve().parent
+        if src is None:
+            continue
+        src = Path(src)
+        same = target == src.resolve()
+        if not same and path.exists() and src.exists():
+            same = os.path.samefile(path, src)
+        if same:
+            raise ImageFileError(
+                path, f"output path is the input file {src}; choose another output"
+            )
+    folder = target.parent
+    if folder.exists() and not folder.is_dir():
+        raise ImageFileError(path, f"output folder {folder} is not a folder")
     if not folder.is_dir():
         raise ImageFileError(path, f"output folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
+    if not os.access(folder, os.W_OK | os.X_OK):
         raise ImageFileError(path, f"output folder {folder} is not writable")
     return path
 
@@ -138,74 +674,442 @@ def write_image(
 ) -> Path:
     """Write float32 (H, W, C) in [0, 1] to *path* atomically, as *info* describes.
 
-    The format follows the file extension; the bit depth is *bits* if given, else ``info.bits``
-    (16-bit in gives 16-bit out). The ICC profile and EXIF/XMP in *info* are written back unchanged.
-    Values are rounded to the nearest level, so a file read and written unchanged is identical.
+    The format follows the extension (:data:`WRITE_FORMATS`). The bit depth is *bits* if given,
+    else ``info.bits`` (16-bit in gives 16-bit out) where the format holds it: PNG stores 8/16, JPEG
+    8 (a 16-bit source goes to 8-bit without complaint). TIFF keeps the source compression
+    (deflate level 1 + predictor when the source was not a TIFF). The ICC profile, EXIF, XMP and
+    resolution in *info* are written back byte-for-byte. Values are rounded to the nearest level,
+    so a file read and written unchanged is identical. JPEG has no alpha: it is dropped there.
     """
-    import tifffile
-
     info = info or ImageInfo()
     path = check_output_path(path, inputs)
-    bits = bits or info.bits
-    if bits not in (8, 16, 32):
-        raise ParameterError(f"bits must be one of 8, 16, 32; got {bits}.")
-    data = _from_float(image, bits)
-    if info.alpha is not None:
-        data = np.concatenate([data, _from_float(info.alpha[..., None], bits)], axis=2)
-    if data.shape[2] == 1:
-        data = data[..., 0]
-    extratags = []
-    if info.icc:
-        extratags.append((34675, 7, len(info.icc), info.icc, True))
-    if info.xmp:
-        extratags.append((700, 1, len(info.xmp), info.xmp, True))
-    with _atomic(path) as tmp:
-        tifffile.imwrite(
-            tmp,
-            data,
-            photometric="rgb" if data.ndim == 3 and data.shape[2] >= 3 else "minisblack",
-            extrasamples=[2] if info.alpha is not None else None,
-            extratags=extratags,
-            maxworkers=2,
-        )
+    fmt = WRITE_FORMATS[path.suffix.lower()]
+    image = _check_write_image(image)
+    alpha = info.alpha
+    if alpha is None and image.shape[2] in (2, 4):
+        image, alpha = image[..., :-1], image[..., -1]
+    if alpha is not None:
+        alpha = np.asarray(alpha, dtype=np.float32)
+        alpha = alpha[..., 0] if alpha.ndim == 3 else alpha
+        if alpha.shape != image.shape[:2]:
+            raise ParameterError(
+                f"alpha must match the image size {image.shape[1]}x{image.shape[0]} px; "
+                f"got {alpha.shape[1]}x{alpha.shape[0]} px."
+            )
+    bits = _output_bits(fmt, bits, info.bits)
+    if not 1 <= int(quality) <= 100:
+        raise ParameterError(f"quality must be between 1 and 100; got {quality}.")
+    writer = {"tiff": _write_tiff, "png": _write_png, "jpeg": _write_jpeg}[fmt]
+    with _quiet(), _atomic(path) as tmp:
+        writer(tmp, image, alpha, info, bits, int(quality))
     return path
 
 
+def _check_write_image(image: np.ndarray) -> np.ndarray:
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image must be a numpy array; got {type(image).__name__}.")
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.ndim != 3 or image.shape[2] not in (1, 2, 3, 4):
+        raise ParameterError(f"image must have shape (H, W, C) with C in 1..4; got {image.shape}.")
+    if image.dtype.kind != "f":
+        raise ParameterError(f"image must be float32 in [0, 1]; got {image.dtype}.")
+    return image
+
+
+def _output_bits(fmt: str, bits: int | None, source_bits: int) -> int:
+    if bits is not None and bits not in (8, 16, 32):
+        raise ParameterError(f"bits must be 8 or 16 (or 32 for float TIFF); got {bits}.")
+    if fmt == "jpeg":
+        if bits not in (None, 8):
+            raise ParameterError(
+                f"JPEG stores 8 bits per channel; got bits={bits}. Use .tif or .png."
+            )
+        return 8
+    if fmt == "png":
+        if bits == 32:
+            raise ParameterError("PNG stores 8 or 16 bits per channel; got bits=32. Use .tif.")
+        return bits or (8 if source_bits == 8 else 16)
+    return bits or source_bits
+
+
 class _atomic:
-    """Context manager yielding a temporary path beside *path*, renamed onto it on success."""
+    """Context manager yielding a temporary path beside *path*, renamed onto it on success.
+
+    The temporary file is removed on any failure, KeyboardInterrupt included.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
     def __enter__(self) -> Path:
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{self.path.name}.", suffix=".part" + self.path.suffix, dir=self.path.parent
-        )
+        try:
+            fd, tmp = tempfile.mkstemp(
+                prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent
+            )
+        except OSError as exc:
+            raise ImageFileError(self.path, f"cannot write here ({exc.strerror or exc})") from None
+        os.fchmod(fd, 0o666 & ~_umask())
         os.close(fd)
         self.tmp = Path(tmp)
         return self.tmp
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if exc_type is None:
-            os.replace(self.tmp, self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)
+            try:
+                os.replace(self.tmp, self.path)
+                return
+            except OSError as err:
+                self.tmp.unlink(missing_ok=True)
+                raise ImageFileError(self.path, f"cannot write ({err.strerror or err})") from None
+        self.tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, ImageFileError):
+            # disk full, quota, I/O error: a problem with the output, not a bug
+            raise ImageFileError(self.path, f"cannot write ({exc.strerror or exc})") from None
 
 
-def _to_float(data: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    if dtype == np.uint8:
-        return data.astype(np.float32) * np.float32(1 / 255)
-    if dtype == np.uint16:
-        return data.astype(np.float32) * np.float32(1 / 65535)
-    if dtype.kind == "f":
-        return data.astype(np.float32)
-    raise ParameterError(f"unsupported sample type {dtype}")
+_UMASK: int | None = None
+
+
+def _umask() -> int:
+    global _UMASK
+    if _UMASK is None:
+        try:  # Linux tells without changing it (os.umask would, for every thread, for a moment)
+            with open("/proc/self/status") as fh:
+                line = next(x for x in fh if x.startswith("Umask:"))
+            _UMASK = int(line.split()[1], 8)
+        except (OSError, StopIteration, ValueError, IndexError):
+            _UMASK = os.umask(0o022)
+            os.umask(_UMASK)
+    return _UMASK
+
+
+def _to_float(data: np.ndarray) -> np.ndarray:
+    """uint8 v -> v/255, uint16 v -> v/65535 (float32); float samples as they are."""
+    if data.dtype == np.uint8:
+        return np.multiply(data, np.float32(1 / 255), dtype=np.float32)
+    if data.dtype == np.uint16:
+        return np.multiply(data, np.float32(1 / 65535), dtype=np.float32)
+    if data.dtype.kind == "f":
+        return np.ascontiguousarray(data, dtype=np.float32)
+    raise ParameterError(f"unsupported sample type {data.dtype}")
 
 
 def _from_float(image: np.ndarray, bits: int) -> np.ndarray:
+    """float [0, 1] -> the nearest of 2**bits levels (clipped); float32 is kept as it is.
+
+    Works in blocks of rows with one small reused buffer: a 24 MP frame needs no float temporary.
+    """
     if bits == 32:
-        return image.astype(np.float32)
-    top = 255 if bits == 8 else 65535
-    out = np.clip(image, 0.0, 1.0) * np.float32(top)
-    out += np.float32(0.5)
-    return out.astype(np.uint8 if bits == 8 else np.uint16)
+        return np.ascontiguousarray(image, dtype=np.float32)
+    top = np.float32(255 if bits == 8 else 65535)
+    out = np.empty(image.shape, np.uint8 if bits == 8 else np.uint16)
+    rows = max(1, (1 << 20) // max(1, image[0].size))  # ~4 MB of float32 per block
+    buf = np.empty((min(rows, image.shape[0]), *image.shape[1:]), np.float32)
+    for start in range(0, image.shape[0], rows):
+        block = image[start : start + rows]
+        tmp = buf[: block.shape[0]]
+        np.multiply(block, top, out=tmp, casting="unsafe")
+        tmp += np.float32(0.5)
+        np.clip(tmp, 0, top, out=tmp)  # NaN stays NaN and becomes 0 below
+        np.copyto(out[start : start + rows], tmp, casting="unsafe")
+    return out
+
+
+def _stack(image: np.ndarray, alpha: np.ndarray | None, bits: int) -> np.ndarray:
+    """Samples (H, W, S) of the output dtype: colour plus alpha when there is one."""
+    colour = _from_float(image, bits)
+    if alpha is None:
+        return colour
+    out = np.empty((*colour.shape[:2], colour.shape[2] + 1), colour.dtype)
+    out[..., :-1] = colour
+    out[..., -1] = _from_float(alpha, bits)
+    return out
+
+
+# TIFF ------------------------------------------------------------------------------------------
+
+_TIFF_WRITE_COMPRESSIONS = {None, "lzw", "deflate", "zstd", "packbits", "lzma"}
+
+
+def _write_tiff(
+    tmp: Path, image: np.ndarray, alpha: np.ndarray | None, info: ImageInfo, bits: int, _q: int
+) -> None:
+    import tifffile
+
+    data = _stack(image, alpha, bits)
+    colour = image.shape[2]
+    compression = info.compression if info.format == "tiff" else "deflate"
+    if compression not in _TIFF_WRITE_COMPRESSIONS:
+        compression = "deflate"  # JPEG-in-TIFF and other lossy or exotic codecs: keep it lossless
+    kwargs: dict[str, Any] = {}
+    if compression is not None:
+        kwargs["compression"] = compression
+        if compression == "deflate":
+            kwargs["compressionargs"] = {"level": 1}
+        if compression != "packbits":
+            kwargs["predictor"] = True
+    byteorder = "<"
+    exif_tree = None
+    extratags: list[tuple] = []
+    if info.xmp:
+        extratags.append((700, 1, len(info.xmp), info.xmp, True))
+    bigtiff = data.nbytes > 2**32 - 2**27
+    if info.exif:
+        parsed = _parse_exif_blob(info.exif)
+        if parsed is not None:
+            byteorder, ifd0, exif_tree = parsed
+            extratags += [(tag, typ, count, raw, True) for tag, (typ, count, raw) in ifd0.items()]
+            # IFD pointer tags cannot go through tifffile: write a placeholder one code below
+            # (keeps the IFD sorted) and patch code and offset once the file exists.
+            ptr_type = 16 if bigtiff else 4
+            extratags += [(tag - 1, ptr_type, 1, 0, True) for tag in exif_tree]
+    if info.dpi:
+        kwargs["resolution"] = (float(info.dpi[0]), float(info.dpi[1]))
+        kwargs["resolutionunit"] = "inch"
+    extrasamples = None
+    if alpha is not None:
+        extrasamples = [info.extra.get("extrasamples", 2)]
+    tifffile.imwrite(
+        tmp,
+        data if data.shape[2] > 1 else data[..., 0],
+        photometric="rgb" if colour == 3 else "minisblack",
+        planarconfig="contig",
+        extrasamples=extrasamples,
+        iccprofile=info.icc or None,
+        extratags=extratags,
+        metadata=None,
+        software="regrain",
+        byteorder=byteorder,
+        bigtiff=bigtiff,
+        maxworkers=2,
+        **kwargs,
+    )
+    if exif_tree:
+        _embed_exif_ifds(tmp, exif_tree)
+
+
+# PNG -------------------------------------------------------------------------------------------
+
+
+def _png_chunk(ctype: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + ctype + data + struct.pack(">I", zlib.crc32(ctype + data))
+
+
+def _write_png(
+    tmp: Path, image: np.ndarray, alpha: np.ndarray | None, info: ImageInfo, bits: int, _q: int
+) -> None:
+    import imagecodecs
+
+    data = _stack(image, alpha, bits)
+    if data.shape[2] == 1:
+        data = data[..., 0]
+    # zlib level 1, RLE strategy, SUB filter (OpenCV's fast settings): a 24 MP 16-bit frame in
+    # ~5 s instead of ~8 s at level 1 alone, for the same size
+    encoded = imagecodecs.png_encode(data, level=1, strategy=3, filter=16)
+    ihdr_end = 8 + 12 + 13
+    meta = []
+    if info.icc:
+        name = info.extra.get("icc_name") or b"ICC profile"
+        meta.append(_png_chunk(b"iCCP", name[:79] + b"\0\0" + zlib.compress(info.icc)))
+    if info.dpi:
+        ppm = [round(d / 0.0254) for d in info.dpi]
+        meta.append(_png_chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1)))
+    if info.exif:
+        meta.append(_png_chunk(b"eXIf", info.exif))
+    if info.xmp:
+        meta.append(_png_chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + info.xmp))
+    with open(tmp, "wb") as fh:
+        fh.write(encoded[:ihdr_end])
+        fh.writelines(meta)
+        fh.write(encoded[ihdr_end:])
+
+
+# JPEG ------------------------------------------------------------------------------------------
+
+
+def _write_jpeg(
+    tmp: Path, image: np.ndarray, _alpha: np.ndarray | None, info: ImageInfo, _b: int, quality: int
+) -> None:
+    from PIL import Image
+
+    data = _from_float(image, 8)
+    im = Image.fromarray(data[..., 0] if data.shape[2] == 1 else data)
+    options: dict[str, Any] = {"quality": quality}
+    subsampling = info.extra.get("subsampling") if info.format == "jpeg" else None
+    if subsampling is None or subsampling < 0:
+        subsampling = 0 if quality >= 90 else 2  # 4:4:4 keeps colour texture at high quality
+    options["subsampling"] = subsampling
+    if info.icc:
+        options["icc_profile"] = info.icc
+    if info.exif:
+        if len(info.exif) + 6 > 65533:
+            raise ImageFileError(tmp, f"EXIF block of {len(info.exif)} bytes does not fit in JPEG")
+        options["exif"] = b"Exif\0\0" + info.exif
+    if info.xmp and len(info.xmp) <= 65533 - 29:  # larger XMP needs extended XMP: not written
+        options["xmp"] = info.xmp
+    if info.dpi:
+        options["dpi"] = (round(info.dpi[0]), round(info.dpi[1]))
+    im.save(tmp, format="JPEG", **options)
+
+
+# ------------------------------------------------------------------------- EXIF inside TIFF files
+#
+# TIFF keeps EXIF as IFDs inside the file, not as a block. Reading, the Exif/GPS IFDs (and the few
+# IFD0 tags an EXIF block carries) are copied entry by entry, value bytes untouched, into a
+# TIFF-structured block; writing, the block's IFDs are appended to the new file and linked from
+# IFD0. The block is built deterministically, so TIFF -> TIFF keeps it byte-for-byte.
+
+_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4,
+               16: 8, 17: 8, 18: 8}  # fmt: skip
+_SUBIFD_TAGS = (34665, 34853, 40965)  # Exif, GPS, Interoperability
+_EXIF_IFD0_TAGS = (270, 271, 272, 274, 306, 315, 33432)  # description, make, model, orientation,
+# date, artist, copyright: the IFD0 tags of an EXIF block that a TIFF IFD0 carries as well
+_MAX_ENTRIES = 1000
+
+Entries = dict[int, Any]  # tag -> (type, count, raw value bytes) or a nested Entries for a sub-IFD
+
+
+def _read_ifd(read: Callable[[int, int], bytes], offset: int, bo: str, big: bool, depth: int = 0
+              ) -> Entries:  # fmt: skip
+    count_fmt, ent, inline = ("Q", 20, 8) if big else ("H", 12, 4)
+    head = read(offset, 8 if big else 2)
+    (n,) = struct.unpack(bo + count_fmt, head)
+    if n > _MAX_ENTRIES:
+        raise ValueError(f"EXIF directory with {n} entries")
+    raw = read(offset + len(head), n * ent)
+    if len(raw) < n * ent:
+        raise ValueError("EXIF directory past the end of the file")
+    entries: Entries = {}
+    for i in range(n):
+        e = raw[i * ent : (i + 1) * ent]
+        tag, typ = struct.unpack(bo + "HH", e[:4])
+        (count,) = struct.unpack(bo + ("Q" if big else "I"), e[4 : 4 + inline])
+        value_field = e[4 + inline :]
+        size = _TYPE_SIZES.get(typ, 0) * count
+        if size == 0 or size > _MAX_META_BYTES:
+            continue
+        if tag in _SUBIFD_TAGS and depth < 2 and count == 1:
+            (sub,) = struct.unpack(bo + ("Q" if size == 8 else "I"), value_field[:size])
+            if sub:
+                entries[tag] = _read_ifd(read, sub, bo, big, depth + 1)
+            continue
+        if size <= inline:
+            value = value_field[:size]
+        else:
+            (where,) = struct.unpack(bo + ("Q" if big else "I"), value_field)
+            value = read(where, size)
+            if len(value) < size:
+                continue
+        entries[tag] = (typ, count, value)
+    return entries
+
+
+def _tiff_header(read: Callable[[int, int], bytes]) -> tuple[str, bool, int]:
+    head = read(0, 16)
+    bo = "<" if head[:2] == b"II" else ">"
+    (magic,) = struct.unpack(bo + "H", head[2:4])
+    if magic == 43:
+        return bo, True, struct.unpack(bo + "Q", head[8:16])[0]
+    return bo, False, struct.unpack(bo + "I", head[4:8])[0]
+
+
+def _tiff_exif_blob(read: Callable[[int, int], bytes]) -> bytes | None:
+    """The EXIF of a TIFF file as a TIFF-structured block, or None when it has no Exif/GPS IFD."""
+    try:
+        bo, big, first = _tiff_header(read)
+        ifd0 = _read_ifd(read, first, bo, big)
+    except (struct.error, ValueError):
+        return None
+    tree = {t: v for t, v in ifd0.items() if t in _EXIF_IFD0_TAGS or t in (34665, 34853)}
+    if 34665 not in tree and 34853 not in tree:
+        return None
+    return (
+        (b"II*\0" if bo == "<" else b"MM\0*")
+        + struct.pack(bo + "I", 8)
+        + _pack_ifd(tree, 8, bo, False)
+    )
+
+
+def _parse_exif_blob(blob: bytes) -> tuple[str, Entries, Entries] | None:
+    """Split an EXIF block into (byte order, plain IFD0 tags, sub-IFD trees); None if unreadable."""
+    if blob[:4] not in (b"II*\0", b"MM\0*"):
+        return None
+
+    def read(offset: int, size: int) -> bytes:
+        return blob[offset : offset + size]
+
+    try:
+        bo, _big, first = _tiff_header(read)
+        ifd0 = _read_ifd(read, first, bo, False)
+    except (struct.error, ValueError):
+        return None
+    plain = {t: v for t, v in ifd0.items() if t in _EXIF_IFD0_TAGS and isinstance(v, tuple)}
+    subs = {t: v for t, v in ifd0.items() if t in (34665, 34853) and isinstance(v, dict)}
+    return bo, plain, subs
+
+
+def _pack_ifd(tree: Entries, start: int, bo: str, big: bool) -> bytes:
+    """Serialise an IFD (and its sub-IFDs after it) to be placed at file offset *start*."""
+    count_fmt, ent, inline, off_fmt = ("Q", 20, 8, "Q") if big else ("H", 12, 4, "I")
+    tags = sorted(tree)
+    head_size = struct.calcsize(bo + count_fmt) + ent * len(tags) + struct.calcsize(bo + off_fmt)
+    body = bytearray()
+    fields: list[bytes] = []
+    subtrees: list[tuple[int, Entries]] = []
+    for tag in tags:
+        value = tree[tag]
+        if isinstance(value, dict):
+            subtrees.append((len(fields), value))
+            fields.append(b"")  # filled once the sub-IFD offset is known
+            continue
+        typ, count, raw = value
+        entry = struct.pack(bo + "HH" + off_fmt, tag, typ, count)
+        if len(raw) <= inline:
+            fields.append(entry + raw.ljust(inline, b"\0"))
+        else:
+            if len(body) % 2:
+                body += b"\0"
+            fields.append(entry + struct.pack(bo + off_fmt, start + head_size + len(body)))
+            body += raw
+    for index, subtree in subtrees:
+        if len(body) % 2:
+            body += b"\0"
+        where = start + head_size + len(body)
+        body += _pack_ifd(subtree, where, bo, big)
+        ptr_type = 16 if big else 4
+        fields[index] = struct.pack(bo + "HH" + off_fmt, tags[index], ptr_type, 1) + struct.pack(
+            bo + off_fmt, where
+        )
+    head = struct.pack(bo + count_fmt, len(tags)) + b"".join(fields) + struct.pack(bo + off_fmt, 0)
+    return head + bytes(body)
+
+
+def _embed_exif_ifds(path: Path, subs: Entries) -> None:
+    """Append the Exif/GPS IFDs to a TIFF written with placeholder tags (code - 1) and link them."""
+    with open(path, "r+b") as fh:
+
+        def read(offset: int, size: int) -> bytes:
+            return _fh_read(fh, offset, size)
+
+        bo, big, first = _tiff_header(read)
+        count_fmt, ent = ("Q", 20) if big else ("H", 12)
+        (n,) = struct.unpack(bo + count_fmt, read(first, struct.calcsize(count_fmt)))
+        entries_at = first + struct.calcsize(count_fmt)
+        raw = read(entries_at, n * ent)
+        for tag, tree in subs.items():
+            for i in range(n):
+                (code,) = struct.unpack(bo + "H", raw[i * ent : i * ent + 2])
+                if code == tag - 1:
+                    break
+            else:  # pragma: no cover - tifffile always writes the placeholder
+                continue
+            end = fh.seek(0, os.SEEK_END)
+            if end % 2:
+                fh.write(b"\0")
+                end += 1
+            fh.write(_pack_ifd(tree, end, bo, big))
+            fh.seek(entries_at + i * ent)
+            fh.write(struct.pack(bo + "H", tag))
+            fh.seek(entries_at + i * ent + (12 if big else 8))
+            fh.write(struct.pack(bo + ("Q" if big else "I"), end))

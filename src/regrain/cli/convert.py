@@ -1,4 +1,4 @@
-"""``regrain convert``: read an image and write it again (format, bit depth), keeping its profile."""
+"""``regrain convert``: read an image and write it again (format, bit depth), keeping its ICC."""
 
 from __future__ import annotations
 
@@ -30,11 +30,32 @@ def convert(
     max_megapixels: MaxMPOpt = DEFAULT_MAX_MP,
     quiet: QuietOpt = False,
 ) -> None:
-    """Copy an image to another file or bit depth, keeping its ICC profile and metadata."""
+    """Copy an image to another file or bit depth, keeping its ICC profile and metadata.
+
+    Reads TIFF, PNG, JPEG and PSD (flattened composite); writes .tif/.tiff, .png, .jpg/.jpeg.
+    """
     with user_errors():
         from regrain import io
+        from regrain._checks import check_range
+        from regrain.errors import ParameterError
 
-        io.check_output_path(output, [image])
+        if bits is not None and bits not in (8, 16):
+            raise ParameterError(f"--bits must be 8 or 16; got {bits}.")
+        check_range(max_megapixels, "--max-megapixels", low=0, low_open=True, unit="MP")
+        if bits == 16 and output.suffix.lower() in (".jpg", ".jpeg"):
+            raise ParameterError("JPEG stores 8 bits per channel; --bits 16 needs .tif or .png.")
+        io.check_output_path(output, [image])  # before the (possibly long) read
         pixels, info = io.read_image(image, max_pixels=max_pixels(max_megapixels))
-        io.write_image(output, pixels, info, bits=bits, quality=quality, inputs=[image])
-    echo(f"wrote {output}", quiet=quiet)
+        written = io.write_image(output, pixels, info, bits=bits, quality=quality, inputs=[image])
+        out_bits = _written_bits(written, bits, info.bits)
+    profile = ", ICC profile kept" if info.icc else ""
+    echo(f"wrote {written} ({out_bits}-bit{profile})", quiet=quiet)
+
+
+def _written_bits(path: Path, bits: int | None, source_bits: int) -> int:
+    suffix = path.suffix.lower()
+    if suffix in (".jpg", ".jpeg"):
+        return 8
+    if suffix == ".png":
+        return bits or (8 if source_bits == 8 else 16)
+    return bits or source_bits

@@ -1,3 +1,260 @@
-"""``regrain blend``, ``luminosity``, ``grain``, ``graft``: the seed recipes as exact tools."""
+"""``regrain blend``, ``luminosity``, ``grain``, ``graft``: the seed recipes as exact tools.
+
+Each command reads its images, calls one library function and writes the result with the bit depth,
+ICC profile and metadata of the image it changes (16-bit in, 16-bit out; ``--bits`` to choose).
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from regrain.cli._app import (
+    DEFAULT_MAX_MP,
+    BitsOpt,
+    MaskOpt,
+    MaxMPOpt,
+    OutOpt,
+    QualityOpt,
+    QuietOpt,
+    app,
+    echo,
+    max_pixels,
+    user_errors,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from regrain.io import ImageInfo
+
+# spelled out here so that `regrain --help` does not import numpy; a test keeps them in step
+MODE_NAMES = (
+    "normal, multiply, screen, overlay, soft-light, hard-light, linear-light, linear-dodge, "
+    "difference, color, luminosity"
+)
+
+ImageArg = Annotated[Path, typer.Argument(help="Image to work on.", show_default=False)]
+SeedOpt = Annotated[
+    int, typer.Option("--seed", help="Random seed: the same seed gives the same texture.")
+]
+
+
+def _check_output(output: Path, bits: int | None, inputs: list[Path | None]) -> None:
+    """Refuse a bad --bits or output path before any heavy work."""
+    from regrain import io
+    from regrain.errors import ParameterError
+
+    if bits is not None and bits not in (8, 16):
+        raise ParameterError(f"--bits must be 8 or 16; got {bits}.")
+    if bits == 16 and output.suffix.lower() in (".jpg", ".jpeg"):
+        raise ParameterError("JPEG stores 8 bits per channel; --bits 16 needs .tif or .png.")
+    io.check_output_path(output, [p for p in inputs if p is not None])
+
+
+def _read_mask(path: Path | None, shape: tuple[int, ...], megapixels: float) -> np.ndarray | None:
+    from regrain import io
+
+    if path is None:
+        return None
+    return io.read_mask(path, shape, max_pixels=max_pixels(megapixels))
+
+
+def _write(
+    output: Path,
+    pixels: np.ndarray,
+    info: ImageInfo,
+    bits: int | None,
+    quality: int,
+    inputs: list[Path | None],
+    quiet: bool,
+) -> None:
+    from regrain import io
+
+    written = io.write_image(
+        output, pixels, info, bits=bits, quality=quality, inputs=[p for p in inputs if p]
+    )
+    echo(f"wrote {written}", quiet=quiet)
+
+
+@app.command("blend")
+def blend_command(
+    base: Annotated[Path, typer.Argument(help="The lower layer (the image).", show_default=False)],
+    layer: Annotated[Path, typer.Argument(help="The layer on top.", show_default=False)],
+    output: OutOpt,
+    mode: Annotated[
+        str, typer.Option("--mode", "-m", help=f"Blend mode: {MODE_NAMES}.")
+    ] = "normal",
+    opacity: Annotated[float, typer.Option("--opacity", help="Layer opacity, 0-1.")] = 1.0,
+    mask: MaskOpt = None,
+    bits: BitsOpt = None,
+    quality: QualityOpt = 95,
+    max_megapixels: MaxMPOpt = DEFAULT_MAX_MP,
+    quiet: QuietOpt = False,
+) -> None:
+    """Put LAYER over BASE in a Photoshop blend mode (W3C formulas); keeps BASE's depth and ICC."""
+    with user_errors():
+        from regrain import io
+        from regrain._blend import blend
+
+        _check_output(output, bits, [base, layer, mask])
+        limit = max_pixels(max_megapixels)
+        below, info = io.read_image(base, max_pixels=limit)
+        above, _ = io.read_image(layer, max_pixels=limit, shape=below.shape)
+        weight = _read_mask(mask, below.shape, max_megapixels)
+        result = blend(below, above, mode, opacity=opacity, mask=weight)
+        _write(output, result, info, bits, quality, [base, layer, mask], quiet)
+
+
+@app.command("luminosity")
+def luminosity_command(
+    original: Annotated[
+        Path, typer.Argument(help="The untouched original (goes on top).", show_default=False)
+    ],
+    edited: Annotated[Path, typer.Argument(help="The AI-retouched image.", show_default=False)],
+    output: OutOpt,
+    opacity: Annotated[
+        float, typer.Option("--opacity", help="Opacity of the original, 0-1 (recipe: 0.2).")
+    ] = 0.2,
+    mask: MaskOpt = None,
+    bits: BitsOpt = None,
+    quality: QualityOpt = 95,
+    max_megapixels: MaxMPOpt = DEFAULT_MAX_MP,
+    quiet: QuietOpt = False,
+) -> None:
+    """Quick fix: the ORIGINAL over the EDITED image in Luminosity mode brings its grain back.
+
+    The edited image keeps its colours; its depth, ICC profile and metadata are kept.
+    """
+    with user_errors():
+        from regrain import io
+        from regrain._blend import luminosity_blend
+
+        _check_output(output, bits, [original, edited, mask])
+        limit = max_pixels(max_megapixels)
+        below, info = io.read_image(edited, max_pixels=limit)
+        above, _ = io.read_image(original, max_pixels=limit, shape=below.shape)
+        weight = _read_mask(mask, below.shape, max_megapixels)
+        result = luminosity_blend(above, below, opacity=opacity, mask=weight)
+        _write(output, result, info, bits, quality, [original, edited, mask], quiet)
+
+
+@app.command("grain")
+def grain_command(
+    image: ImageArg,
+    output: OutOpt,
+    material: Annotated[
+        str,
+        typer.Option("--material", help="metal (micro-scratches) or skin (pores)."),
+    ] = "metal",
+    amount: Annotated[
+        float | None,
+        typer.Option(
+            "--amount",
+            help="Noise strength in % of full scale: metal = Gaussian std (1-3, default 2), "
+            "skin = uniform +/- range (2-5, default 3).",
+            show_default=False,
+        ),
+    ] = None,
+    mask: MaskOpt = None,
+    seed: SeedOpt = 0,
+    blend: Annotated[
+        str, typer.Option("--blend", help="Texture layer mode: overlay or soft-light (subtler).")
+    ] = "overlay",
+    radius: Annotated[
+        float | None,
+        typer.Option(
+            "--radius",
+            help="metal: Unsharp Mask radius (default 1.0 px); skin: pore blur (default 0.4 px).",
+            show_default=False,
+        ),
+    ] = None,
+    angle: Annotated[
+        float, typer.Option("--angle", help="metal: scratch direction in degrees (0 = horizontal).")
+    ] = 0.0,
+    bits: BitsOpt = None,
+    quality: QualityOpt = 95,
+    max_megapixels: MaxMPOpt = DEFAULT_MAX_MP,
+    quiet: QuietOpt = False,
+) -> None:
+    """Add synthetic metal or skin texture (a 50% gray noise layer in Overlay), inside MASK."""
+    with user_errors():
+        from regrain import io
+        from regrain._grain import add_grain
+
+        _check_output(output, bits, [image, mask])
+        pixels, info = io.read_image(image, max_pixels=max_pixels(max_megapixels))
+        weight = _read_mask(mask, pixels.shape, max_megapixels)
+        result = add_grain(
+            pixels,
+            material,
+            amount=amount,
+            mask=weight,
+            seed=seed,
+            blend=blend,
+            radius=radius,
+            angle=angle,
+        )
+        _write(output, result, info, bits, quality, [image, mask], quiet)
+
+
+@app.command("graft")
+def graft_command(
+    image: ImageArg,
+    output: OutOpt,
+    source: Annotated[
+        str,
+        typer.Option(
+            "--source",
+            help="Clean texture patch as X,Y,W,H in px (top-left corner, width, height).",
+            show_default=False,
+        ),
+    ],
+    mask: Annotated[
+        Path,
+        typer.Option(
+            "--mask", help="Where to graft: white = texture, black = untouched.", show_default=False
+        ),
+    ],
+    radius: Annotated[
+        float, typer.Option("--radius", help="High Pass radius in px (1.5-3 for pores).")
+    ] = 2.0,
+    midtones: Annotated[
+        bool,
+        typer.Option(
+            "--midtones", help="Keep deep shadows and highlights smooth (luminosity mask)."
+        ),
+    ] = False,
+    seed: SeedOpt = 0,
+    bits: BitsOpt = None,
+    quality: QualityOpt = 95,
+    max_megapixels: MaxMPOpt = DEFAULT_MAX_MP,
+    quiet: QuietOpt = False,
+) -> None:
+    """Graft real texture from a clean patch (desaturated High Pass, Linear Light) inside MASK."""
+    with user_errors():
+        from regrain import io
+        from regrain._graft import graft
+
+        box = _parse_box(source)
+        _check_output(output, bits, [image, mask])
+        pixels, info = io.read_image(image, max_pixels=max_pixels(max_megapixels))
+        weight = _read_mask(mask, pixels.shape, max_megapixels)
+        result = graft(pixels, box, weight, radius=radius, midtones=midtones, seed=seed)
+        _write(output, result, info, bits, quality, [image, mask], quiet)
+
+
+def _parse_box(text: str) -> tuple[int, int, int, int]:
+    """``"X,Y,W,H"`` -> four ints, or a one-line error."""
+    from regrain.errors import ParameterError
+
+    parts = text.replace(" ", "").split(",")
+    try:
+        x, y, w, h = (int(p) for p in parts)
+    except ValueError:
+        raise ParameterError(
+            f"--source must be X,Y,W,H: four whole numbers in px; got {text!r}."
+        ) from None
+    return x, y, w, h

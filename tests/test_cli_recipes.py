@@ -1,0 +1,158 @@
+"""``regrain blend | luminosity | grain | graft``: 16-bit in and out, profiles kept, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from regrain import BLEND_MODES, add_grain, blend, graft, luminosity_blend
+from regrain.cli import app
+from regrain.cli.recipes import MODE_NAMES
+from regrain.io import ImageInfo, read_image, write_image
+
+runner = CliRunner()
+SIZE = (48, 64)
+
+
+def run(*args: object, code: int = 0) -> str:
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def levels(image: np.ndarray, bits: int = 16) -> np.ndarray:
+    """What write_image stores: the nearest integer level (halves up, in float32 as io does)."""
+    scaled = np.clip(image, 0, 1).astype(np.float32) * np.float32(2**bits - 1) + np.float32(0.5)
+    return scaled.astype(np.int64)
+
+
+@pytest.fixture
+def mask_file(tmp_path: Path) -> Path:
+    mask = np.zeros((*SIZE, 1), np.float32)
+    mask[8:40, 24:60] = 1.0
+    mask[12:20, 4:12] = 0.5
+    write_image(tmp_path / "mask.tif", mask, ImageInfo(bits=8))
+    return tmp_path / "mask.tif"
+
+
+def test_mode_names_in_help_match_the_library() -> None:
+    assert MODE_NAMES.split(", ") == list(BLEND_MODES)
+
+
+def test_blend_keeps_16_bits_and_the_base_profile(
+    tmp_path: Path, make_image: Callable[..., Path], mask_file: Path
+) -> None:
+    base = make_image("base.tif", bits=16, size=SIZE, seed=1, xmp=True)
+    layer = make_image("layer.tif", bits=8, size=SIZE, seed=2)
+    out = tmp_path / "out.tif"
+    run("blend", base, layer, "-o", out, "--mode", "soft-light", "--opacity", 0.6,
+        "--mask", mask_file)  # fmt: skip
+
+    got, info = read_image(out)
+    below, base_info = read_image(base)
+    above, _ = read_image(layer)
+    mask, _ = read_image(mask_file)
+    expected = blend(below, above, "soft-light", opacity=0.6, mask=mask[..., 0])
+    assert info.bits == 16 and info.icc == base_info.icc and info.xmp == base_info.xmp
+    assert base_info.icc and base_info.xmp
+    assert np.array_equal(levels(got), levels(expected))
+    outside = mask[..., 0] == 0
+    assert np.array_equal(
+        levels(got)[outside], levels(below)[outside]
+    )  # untouched, level for level
+
+    run("blend", base, layer, "-o", tmp_path / "out8.tif", "--mode", "overlay", "--bits", 8)
+    assert read_image(tmp_path / "out8.tif")[1].bits == 8
+
+
+def test_luminosity_keeps_the_edited_image_depth(
+    tmp_path: Path, make_image: Callable[..., Path]
+) -> None:
+    original = make_image("original.tif", bits=8, size=SIZE, seed=3)
+    edited = make_image("edited.tif", bits=16, size=SIZE, seed=4)
+    out = tmp_path / "fixed.tif"
+    run("luminosity", original, edited, "-o", out)
+    got, info = read_image(out)
+    below, edited_info = read_image(edited)
+    expected = luminosity_blend(read_image(original)[0], below, opacity=0.2)
+    assert info.bits == 16 and info.icc == edited_info.icc
+    assert np.array_equal(levels(got), levels(expected))
+
+
+def test_grain_16_bit_round_trip_is_the_library_result(
+    tmp_path: Path, make_image: Callable[..., Path], mask_file: Path
+) -> None:
+    source = make_image("ai.tif", bits=16, size=SIZE, seed=5)
+    out = tmp_path / "grain.tif"
+    run("grain", source, "-o", out, "--material", "skin", "--amount", 4, "--seed", 9,
+        "--mask", mask_file, "--blend", "soft-light")  # fmt: skip
+    got, info = read_image(out)
+    pixels, source_info = read_image(source)
+    mask = read_image(mask_file)[0][..., 0]
+    expected = add_grain(pixels, "skin", amount=4, seed=9, mask=mask, blend="soft-light")
+    assert info.bits == 16 and info.icc == source_info.icc
+    assert np.array_equal(levels(got), levels(expected))
+    assert np.array_equal(levels(got)[mask == 0], levels(pixels)[mask == 0])
+    # the same command again gives the same file content
+    run("grain", source, "-o", tmp_path / "again.tif", "--material", "skin", "--amount", 4,
+        "--seed", 9, "--mask", mask_file, "--blend", "soft-light")  # fmt: skip
+    assert np.array_equal(read_image(tmp_path / "again.tif")[0], got)
+
+
+def test_graft_writes_the_library_result(
+    tmp_path: Path, make_image: Callable[..., Path], mask_file: Path
+) -> None:
+    source = make_image("ai.tif", bits=16, size=SIZE, seed=6)
+    out = tmp_path / "graft.tif"
+    run("graft", source, "-o", out, "--source", "2,2,20,20", "--mask", mask_file,
+        "--radius", 1.5, "--midtones", "--seed", 3)  # fmt: skip
+    got, info = read_image(out)
+    pixels, _ = read_image(source)
+    mask = read_image(mask_file)[0][..., 0]
+    expected = graft(pixels, (2, 2, 20, 20), mask, radius=1.5, midtones=True, seed=3)
+    assert info.bits == 16
+    assert np.array_equal(levels(got), levels(expected))
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["blend", "{a}", "{b}", "--mode", "softlight"], "unknown mode 'softlight'"),
+        (["blend", "{a}", "{small}"], "both must be the same size"),
+        (["blend", "{a}", "{b}", "--opacity", "2"], "opacity must be <= 1; got 2."),
+        (["blend", "{a}", "{b}", "--bits", "12"], "--bits must be 8 or 16; got 12."),
+        (["luminosity", "{a}", "{small}"], "both must be the same size"),
+        (["grain", "{a}", "--material", "wood"], "unknown material 'wood'"),
+        (["grain", "{a}", "--mask", "{small}"], "mask is 16x16 px but the image is 64x48 px"),
+        (["graft", "{a}", "--source", "1,2,3", "--mask", "{a}"], "--source must be X,Y,W,H"),
+        (["graft", "{a}", "--source", "50,2,30,30", "--mask", "{a}"], "reaches outside"),
+    ],
+)
+def test_user_errors_are_one_line_and_write_nothing(
+    tmp_path: Path, make_image: Callable[..., Path], command: list[str], message: str
+) -> None:
+    files = {
+        "a": make_image("a.tif", size=SIZE, seed=1),
+        "b": make_image("b.tif", size=SIZE, seed=2),
+        "small": make_image("small.tif", size=(16, 16)),
+    }
+    out = tmp_path / "out.tif"
+    args = [part.format(**files) for part in command] + ["-o", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("regrain: error: ")
+    assert message in lines[0]
+    assert not out.exists()
+
+
+def test_refuses_to_overwrite_an_input(make_image: Callable[..., Path]) -> None:
+    base = make_image("base.tif", size=SIZE)
+    before = base.read_bytes()
+    result = runner.invoke(app, ["grain", str(base), "-o", str(base)])
+    assert result.exit_code == 2 and "output path is the input file" in result.stderr
+    assert base.read_bytes() == before
