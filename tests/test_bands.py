@@ -164,6 +164,7 @@ def test_scales_stored_stack_stays_within_one_level(bits):
         assert np.abs(stored - np.rint(stored)).max() < 0.02
     error = np.rint(merge_scales(details, residual) * top) - np.rint(image * top)
     assert np.abs(error).max() <= 1
+    assert abs(error.mean()) < 0.05
 
 
 def test_sequential_linear_light_equals_the_sum():

@@ -59,7 +59,8 @@ def test_ai_output_lost_texture_and_kept_tones(cases) -> None:
     for name in ("retone", "glare", "defect", "replaced"):
         figures = measure(cases[name], cases[name].edited)
         assert 0.1 < figures["energy"] < 0.6, name
-        assert figures["tone"] == 0.0
+        # the ideal result keeps the AI's tones, so the ground truth passes the tone goal
+        assert measure(cases[name], cases[name].truth)["tone"] < 0.3, name
 
 
 def test_retone_truth_carries_the_edited_tones() -> None:

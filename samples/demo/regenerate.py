@@ -21,10 +21,19 @@ HERE = Path(__file__).resolve().parent
 
 
 def srgb_profile() -> bytes:
-    """The sRGB ICC profile as bytes (Little CMS's built-in, through Pillow)."""
+    """The sRGB ICC profile as bytes (Little CMS's built-in, through Pillow).
+
+    Little CMS stamps the creation time into the header (bytes 24-35); a fixed date keeps the
+    files identical from one regeneration to the next. The profile ID is left unset (zero), so
+    no checksum needs recomputing.
+    """
+    import struct
+
     from PIL import ImageCms
 
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    icc[24:36] = struct.pack(">6H", 2024, 1, 1, 0, 0, 0)
+    return bytes(icc)
 
 
 def main() -> None:

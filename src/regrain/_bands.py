@@ -85,19 +85,23 @@ def high_from_file(stored: np.ndarray, bits: int | None) -> np.ndarray:
     return stored - np.float32(0.5 / top)
 
 
-def _levels_to_high(diff: np.ndarray, top: int) -> np.ndarray:
-    """High layer from ``image - low`` in file levels: Apply Image's ``diff / 2 + neutral``.
+def _high_levels(diff: np.ndarray, top: int) -> np.ndarray:
+    """Apply Image in file levels: ``diff / 2 + neutral`` rounded, for ``diff = image - low``.
 
-    Rounded to Photoshop's grid (neutral 128 / 32768) and returned as float (mid grey 0.5).
-    Works in place on *diff*.
+    Photoshop's neutral is (top + 1) / 2 (128 or 32768); a tie (an odd difference) goes to the
+    even level, so the lost half level averages out. Works in place on *diff*; returns levels.
     """
     diff *= np.float32(0.5)
     diff += np.float32((top + 1) / 2)
     np.rint(diff, out=diff)
-    np.clip(diff, 0.0, top, out=diff)
-    diff -= np.float32(0.5)
-    diff *= np.float32(1.0 / top)
-    return diff
+    return np.clip(diff, 0.0, top, out=diff)
+
+
+def _levels_as_high(levels: np.ndarray, top: int) -> np.ndarray:
+    """Stored High levels -> float High with mid grey 0.5 (:func:`high_from_file`), new array."""
+    high = levels - np.float32(0.5)
+    high *= np.float32(1.0 / top)
+    return high
 
 
 def _check_bits(bits: int | None) -> int | None:
@@ -142,7 +146,7 @@ def split(
     np.rint(low, out=low)
     high = np.multiply(image, np.float32(top))
     high -= low
-    high = _levels_to_high(high, top)
+    high = _levels_as_high(_high_levels(high, top), top)
     low *= np.float32(1.0 / top)
     return low, high
 
@@ -236,10 +240,11 @@ def split_scales(
             d *= np.float32(top)
             target += d
         np.subtract(target, built, out=d)
-        h = _levels_to_high(d, top)
-        built += h * np.float32(2 * top)
-        built -= np.float32(top)
-        details[k] = h
+        levels = _high_levels(d, top)
+        built += levels  # Linear Light in levels: + 2 * H - (top + 1), exact in float32
+        built += levels
+        built -= np.float32(top + 1)
+        details[k] = _levels_as_high(levels, top)
     return details, residual
 
 

@@ -160,9 +160,11 @@ def _clip_color(c: np.ndarray) -> np.ndarray:
     n, x = px.min(axis=1), px.max(axis=1)
     scale = np.ones_like(lu)
     under, over = n < 0.0, x > 1.0
-    scale[under] = lu[under] / (lu[under] - n[under])
+    tiny = 1e-12  # a gray pixel rounded just past 0 or 1 has min = max = Lum
+    scale[under] = lu[under] / np.maximum(lu[under] - n[under], tiny)
     # both ifs of the spec apply in turn, and the second uses the max measured before the first
-    scale[over] *= (1.0 - lu[over]) / (x[over] - lu[over])
+    scale[over] *= (1.0 - lu[over]) / np.maximum(x[over] - lu[over], tiny)
+    np.clip(scale, 0.0, 1.0, out=scale)  # exact maths keeps it in [0, 1]; rounding must too
     flat[pixels] = (lu[:, None] + (px - lu[:, None]) * scale[:, None]).astype(np.float32)
     return c
 

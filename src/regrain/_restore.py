@@ -71,7 +71,7 @@ MAX_SMOOTHING = 4.0
 FINE_SIGMAS = 8.0
 GROW_FINE_SIGMAS = 1e9
 
-TEXTURE_QUANTILE = 0.25
+TEXTURE_QUANTILE = 0.5
 """Texture energy around a rebuilt zone is read as this quantile of the clean cells' energies:
 edges of nearby structure and a defect's halo are upper outliers, texture is what is common."""
 
@@ -230,6 +230,7 @@ class _Plan:
         window = max(1.0, 2.0 * r / f)
         self.eo2 = gaussian_blur(downsample(ho * ho, f), window)
         self.ee2 = gaussian_blur(downsample(he * he, f), window)
+        self.eo2_sharp = gaussian_blur(downsample(ho * ho, f), max(0.5, r / f))
         self.changed = downsample(touched.astype(np.float32), f)
         changed = self.changed > 0
         self.lo_cells, self.le_cells = downsample(lo, f), downsample(le, f)
@@ -385,6 +386,12 @@ class _Plan:
         if (clean & (self.eo2[cy0:cy1, cx0:cx1] > NOISE_FLOOR**2)).sum() < 8:
             return None  # nothing around to imitate: a smooth area stays smooth
         target2 = self.expected[cy0:cy1, cx0:cx1]
+        # never much more than the original itself carried here: where it was smooth apart from
+        # the defect (bokeh, a backdrop), its lower quartile of energy says so, however much of
+        # the zone the defect covers; on textured ground that quartile is near the typical
+        # level, and twice its RMS caps nothing
+        own = self.eo2_sharp[cy0:cy1, cx0:cx1][labels[cy0:cy1, cx0:cx1] == label]
+        target2 = np.minimum(target2, 4.0 * float(np.quantile(own, 0.25)))
         # the AI may have left some texture: add only what is missing
         need = np.sqrt(np.maximum(target2 - self.ee2[cy0:cy1, cx0:cx1], 0.0))
         canvas = np.zeros(labels.shape, np.float32)
