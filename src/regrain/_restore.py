@@ -402,6 +402,8 @@ class _Plan:
         rng = np.random.default_rng([self.seed, label])
         noise = rng.standard_normal(amplitude.shape, dtype=np.float32)
         shaped = cv2.filter2D(noise, -1, kernel, borderType=cv2.BORDER_REFLECT)
+        # keep it in the texture band, as the original's texture is measured: no tone drift
+        shaped -= gaussian_blur(shaped, self.spec.radius)
         shaped *= amplitude / max(float(shaped.std()), 1e-12)
         return shaped
 
