@@ -58,9 +58,10 @@ MATERIALS: dict[str, Material] = {
     "skin": Material(radius=3.0, isotropic=True),
 }
 
-REBUILD_SIGMAS = 4.0
-"""A difference whose RMS exceeds this many times the clean texture's RMS is not lost texture but a
-removed defect or object (a 4-sigma outlier of the texture's own statistics)."""
+REBUILD_SIGMAS = 6.0
+"""Inside a region that was only smoothed, a mid-scale residue this many times the local texture's
+robust spread is a defect the AI removed (a blemish), not lost texture; half of it grows the
+defect to its full extent (hysteresis, as in Canny's edge detector)."""
 
 NOISE_FLOOR = 0.5 / 255
 """RMS below which the original is taken to have no texture (half an 8-bit level)."""
@@ -68,23 +69,20 @@ NOISE_FLOOR = 0.5 / 255
 MAX_SMOOTHING = 4.0
 """The edit may have softened detail up to this factor and still be 'the same detail'."""
 
-FINE_SIGMAS = 8.0
-GROW_FINE_SIGMAS = 1e9
+FINE_SIGMAS = 12.0
+"""The same for the fine band alone (specks, one-pixel scratches): texture is strongest there, so
+the bar is higher."""
 
 TEXTURE_QUANTILE = 0.5
 """Texture energy around a rebuilt zone is read as this quantile of the clean cells' energies:
 edges of nearby structure and a defect's halo are upper outliers, texture is what is common."""
 
 REMOVAL_RATIO = 0.2
-_RATIOS: list = []
 """A changed region whose unexplained mid-scale structure exceeds this share of the surrounding
 texture's RMS had something removed (an object, defects), not just its texture smoothed."""
 
 DEFECT_MID = 0.8
 """The mid band that tells a removed defect from softened structure starts at this many radii."""
-DEFECT_SIZE = 31
-"""Window (px) of the median that separates compact defects from tone changes: a defect up to
-about half this wide is found whole."""
 
 MAX_GLARE_GAIN = 4.0
 """Texture washed out by glare is amplified at most this much."""
@@ -261,15 +259,13 @@ class _Plan:
         texture = _to_grid(
             np.abs(gaussian_blur(yo_h - gaussian_blur(yo_h, r / half), soften)), f // half, grid
         )
-        level = _fill_from_nearest(_tile_median(texture, block, reference), grid) / 0.6745
+        level = _fill_from_nearest(_tile_quantile(texture, block, reference), grid) / 0.6745
         level = np.maximum(level, NOISE_FLOOR)
         z_mid = _max_pool(np.abs(gaussian_blur(mid, soften)), f // half, grid) / level
         z_fine = _max_pool(np.abs(gaussian_blur(fine, soften)), f // half, grid) / level
-        self.z_fine, self.z_mid = z_fine, z_mid
         strong = (z_fine > FINE_SIGMAS) | (z_mid > REBUILD_SIGMAS)
         defects = _hysteresis(strong, z_mid > REBUILD_SIGMAS / 2)
         rebuild = (removal | defects) & changed
-        self.debug = {"removal": removal & changed, "defects": defects & changed}
         if rebuild.any():
             grow = max(1, round(2 * r / f))
             kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
@@ -443,7 +439,7 @@ class _Plan:
         if self._expected_energy is None:
             block = max(3, round(4 * self.spec.radius / self.factor))
             self._expected_energy = _fill_from_nearest(
-                _tile_median(self.eo2, block, ~self.halo), self.eo2.shape
+                _tile_quantile(self.eo2, block, ~self.halo, TEXTURE_QUANTILE), self.eo2.shape
             )
         return self._expected_energy
 
@@ -482,38 +478,6 @@ def _upsample_box(
     )
 
 
-def _block_median(plane: np.ndarray, block: int, *, valid: np.ndarray | None = None) -> np.ndarray:
-    """Median of *plane* over block x block tiles, smoothly interpolated back: a local typical
-    value that a defect covering less than half a tile cannot move. With *valid*, only those cells
-    count; a tile with too few of them takes the median of all valid cells."""
-    import cv2
-
-    h, w = plane.shape
-    bh, bw = max(1, -(-h // block)), max(1, -(-w // block))
-    pad = (0, bh * block - h, 0, bw * block - w)
-    padded = cv2.copyMakeBorder(plane, *pad, borderType=cv2.BORDER_REFLECT)
-    tiles = padded.reshape(bh, block, bw, block).transpose(0, 2, 1, 3).reshape(bh, bw, -1)
-    if valid is None:
-        medians = np.median(tiles, axis=2).astype(np.float32)
-    else:
-        if not valid.any():
-            return np.zeros_like(plane)
-        ok = cv2.copyMakeBorder(valid.astype(np.uint8), *pad, borderType=cv2.BORDER_REFLECT)
-        ok = ok.reshape(bh, block, bw, block).transpose(0, 2, 1, 3).reshape(bh, bw, -1) > 0
-        masked = np.where(ok, tiles, np.nan)
-        with np.errstate(all="ignore"):
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                medians = np.nanmedian(masked, axis=2)
-        fallback = np.median(plane[valid])
-        medians = np.where(ok.sum(axis=2) >= block, medians, fallback).astype(np.float32)
-    # the tile medians sit at tile centres; interpolate between them
-    big = cv2.resize(medians, (bw * block, bh * block), interpolation=cv2.INTER_LINEAR)
-    return np.ascontiguousarray(big[:h, :w])
-
-
 def _unexplained(
     yo: np.ndarray, ye: np.ndarray, radius: float, fine: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -533,21 +497,6 @@ def _unexplained(
     a = np.clip(cov / (var + NOISE_FLOOR**2), 0.0, MAX_SMOOTHING)
     residue -= a * be + (mo - a * me)
     return residue, bo
-
-
-def _minus_median(plane: np.ndarray, size: int) -> np.ndarray:
-    """*plane* less its median over size x size px: compact or thin features, not steps.
-
-    The median runs on 8 bits (OpenCV's constant-time median only takes large windows there):
-    differences are coded at 1/512 per level, +/-0.25, ample for telling defects from texture.
-    """
-    import cv2
-
-    coded = np.clip(plane * 512.0 + 128.0, 0, 255).astype(np.uint8)
-    median = cv2.medianBlur(coded, size | 1).astype(np.float32)
-    median -= 128.0
-    median *= 1.0 / 512.0
-    return plane - median
 
 
 def _hysteresis(strong: np.ndarray, weak: np.ndarray) -> np.ndarray:
@@ -613,17 +562,16 @@ def _removal_regions(
         ratio2 = unexplained2[y0:y1, x0:x1][core].mean() / max(
             texture2[y0:y1, x0:x1][ring].mean(), NOISE_FLOOR**2
         )
-        _RATIOS.append(float(np.sqrt(ratio2)))
         if ratio2 > REMOVAL_RATIO**2:
             out[y0:y1, x0:x1] |= own
     return out
 
 
-def _tile_median(plane: np.ndarray, block: int, valid: np.ndarray) -> np.ndarray:
-    """Median of *plane* over the *valid* cells of each block x block tile; NaN for a tile with
-    fewer than a quarter of its cells valid. Returns the (tiles_y, tiles_x) grid."""
-    import warnings
-
+def _tile_quantile(
+    plane: np.ndarray, block: int, valid: np.ndarray, quantile: float = 0.5
+) -> np.ndarray:
+    """The *quantile* of *plane* over the *valid* cells of each block x block tile; NaN for a tile
+    with fewer than a quarter of its cells valid. Returns the (tiles_y, tiles_x) grid."""
     import cv2
 
     h, w = plane.shape
@@ -633,11 +581,13 @@ def _tile_median(plane: np.ndarray, block: int, valid: np.ndarray) -> np.ndarray
     ok = cv2.copyMakeBorder(valid.astype(np.uint8), *pad, borderType=cv2.BORDER_CONSTANT, value=0)
     tiles = tiles.reshape(bh, block, bw, block).transpose(0, 2, 1, 3).reshape(bh, bw, -1)
     ok = ok.reshape(bh, block, bw, block).transpose(0, 2, 1, 3).reshape(bh, bw, -1) > 0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        medians = np.nanquantile(np.where(ok, tiles, np.nan), TEXTURE_QUANTILE, axis=2)
-    medians[ok.sum(axis=2) < block * block / 4] = np.nan
-    return medians.astype(np.float32)
+    # quantile over the valid cells only: sort with invalid cells last, pick by each tile's count
+    counts = ok.sum(axis=2)
+    ordered = np.sort(np.where(ok, tiles, np.inf), axis=2)
+    index = np.clip(np.floor(quantile * (counts - 1)).astype(int), 0, None)
+    values = np.take_along_axis(ordered, index[..., None], axis=2)[..., 0]
+    values[counts < block * block / 4] = np.nan
+    return values.astype(np.float32)
 
 
 def _fill_from_nearest(tiles: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -658,33 +608,6 @@ def _fill_from_nearest(tiles: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         filled[grow] = num[grow] / den[grow]
         radius *= 2
     return cv2.resize(filled, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
-
-
-def _brightness_curve(levels: np.ndarray, energies: np.ndarray):
-    """Texture energy against brightness: medians over brightness sextiles, interpolated."""
-    edges = np.unique(np.quantile(levels, np.linspace(0, 1, 7)))
-    if edges.size < 2:
-        mean = float(energies.mean())
-        return lambda x: np.full(x.shape, mean, np.float32)
-    idx = np.clip(np.searchsorted(edges, levels, side="right") - 1, 0, edges.size - 2)
-    centres, curve = [], []
-    for k in range(edges.size - 1):
-        members = energies[idx == k]
-        if members.size:
-            centres.append((edges[k] + edges[k + 1]) / 2)
-            curve.append(float(np.median(members)))
-    return lambda x: np.interp(x, centres, curve).astype(np.float32)
-
-
-def _surroundings(plane: np.ndarray, valid: np.ndarray, radius: float) -> np.ndarray:
-    """Average of *plane* over the *valid* cells near each cell (normalised convolution); NaN where
-    no valid cell is near."""
-    weight = valid.astype(np.float32)
-    num = gaussian_blur(plane * weight, radius)
-    den = gaussian_blur(weight, radius)
-    out = np.full(plane.shape, np.nan, np.float32)
-    np.divide(num, den, out=out, where=den > 0.02)
-    return out
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:

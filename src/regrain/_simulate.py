@@ -43,7 +43,6 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from regrain._detect import luma
 from regrain._filters import gaussian_blur
 
 __all__ = [
@@ -54,15 +53,13 @@ __all__ = [
     "all_cases",
     "composite",
     "defect",
+    "defect_band",
     "glare",
     "load_photo",
     "replaced",
     "retone",
     "smooth",
 ]
-
-HIGH_SIGMA = 2.0
-"""Scale (px) of the high band used for the defect's band; the same as :mod:`regrain._quality`."""
 
 TONE_KEEP_SIGMA = 4.0
 """The simulated AI removes detail finer than this (px) and keeps coarser tones intact."""
@@ -423,7 +420,6 @@ class _Scene:
         inside = r > 0
         edited = np.where(inside, _q16(original * (1.0 - r) + self.ai * r), original)
         truth = np.where(inside, _q16(original * (1.0 - r) + self.ideal * r), original)
-        defect_high = np.where(self.defect > 0, _high(original) - _high(truth), 0.0)
         return DamageCase(
             name=name,
             photo=photo,
@@ -433,14 +429,20 @@ class _Scene:
             truth=truth.astype(np.float32),
             region=self.region,
             defect=self.defect,
-            defect_high=defect_high.astype(np.float32),
+            defect_high=defect_band(original, truth, self.defect),
             parts=dict(self.parts),
         )
 
 
-def _high(image: np.ndarray) -> np.ndarray:
-    y = luma(image)
-    return y - gaussian_blur(y, HIGH_SIGMA)
+def defect_band(original: np.ndarray, truth: np.ndarray, defect: np.ndarray) -> np.ndarray:
+    """The high band a defect/object adds (H, W): high(original) - high(truth) on *defect*, else 0.
+
+    High bands as :func:`regrain._quality.high_band` defines them.
+    """
+    from regrain._quality import high_band
+
+    band = np.where(defect > 0, high_band(original) - high_band(truth), 0.0)
+    return band.astype(np.float32)
 
 
 _KINDS: dict[str, Callable[[_Scene, Ellipse], None]] = {

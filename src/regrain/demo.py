@@ -57,15 +57,13 @@ def load_case(folder: Path):
     import numpy as np
 
     from regrain import io
-    from regrain._quality import high_band
-    from regrain._simulate import DamageCase
+    from regrain._simulate import DamageCase, defect_band
 
     original, _ = io.read_image(folder / "original.tif")
     edited, _ = io.read_image(folder / "edited.tif")
     truth, _ = io.read_image(folder / "truth" / "truth.tif")
     parts = {k: io.read_mask(folder / "truth" / f"region-{k}.png", edited.shape) for k in KINDS}
     defect = io.read_mask(folder / "truth" / "defects.png", edited.shape)
-    defect_high = np.where(defect > 0, high_band(original) - high_band(truth), 0.0)
     return DamageCase(
         name="all",
         photo="astronaut",
@@ -75,7 +73,7 @@ def load_case(folder: Path):
         truth=truth,
         region=np.maximum.reduce(list(parts.values())),
         defect=defect,
-        defect_high=defect_high.astype(np.float32),
+        defect_high=defect_band(original, truth, defect),
         parts=parts,
     )
 
