@@ -38,7 +38,9 @@ def luma(image: np.ndarray) -> np.ndarray:
     import cv2
 
     weights = np.array([LUMA_WEIGHTS], dtype=np.float32)
-    return cv2.transform(np.ascontiguousarray(image[..., :3]), weights)
+    # OpenCV takes a crop's strided rows as they are: no copy of a 24 MP frame
+    pixels = image if image.shape[2] == 3 else np.ascontiguousarray(image[..., :3])
+    return cv2.transform(pixels, weights)
 
 
 def analysis_factor(shape: tuple[int, ...]) -> int:
@@ -207,16 +209,17 @@ def render_loss_map(edited: np.ndarray, report: TextureReport) -> np.ndarray:
     picture[..., 1] = base * (1 - alpha) + alpha * np.clip(1.6 - 1.6 * loss, 0.0, 1.0)
     picture[..., 2] = base * (1 - alpha)
     thickness = max(1, gray.shape[1] // 400)
+    canvas = (np.clip(picture, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)  # OpenCV draws on 8 bits
     for number, region in enumerate(report.regions, start=1):
         x, y, w, h = region["box"]
-        cv2.rectangle(picture, (x, y), (x + w - 1, y + h - 1), (0.1, 0.9, 1.0), thickness)
+        cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), (26, 230, 255), thickness)
         cv2.putText(
-            picture,
+            canvas,
             str(number),
             (x + 2 * thickness, y + 14 * thickness),
             cv2.FONT_HERSHEY_SIMPLEX,
             0.5 * thickness,
-            (0.1, 0.9, 1.0),
+            (26, 230, 255),
             thickness,
         )
-    return np.clip(picture, 0.0, 1.0)
+    return canvas.astype(np.float32) * np.float32(1 / 255)

@@ -21,9 +21,7 @@ def radius_to_sigma(radius: float) -> float:
     return check_range(radius, "radius", low=0.0, low_open=True, unit="px")
 
 
-def gaussian_blur(
-    image: np.ndarray, radius: float, *, out: np.ndarray | None = None
-) -> np.ndarray:
+def gaussian_blur(image: np.ndarray, radius: float, *, out: np.ndarray | None = None) -> np.ndarray:
     """Blur float32 (H, W, C) or (H, W) like Photoshop's Gaussian Blur at *radius* px.
 
     The kernel spans +/- 4 sigma (no visible truncation at 16-bit) and edges are mirrored, so a flat

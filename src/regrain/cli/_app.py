@@ -28,7 +28,9 @@ app = typer.Typer(
 OutOpt = Annotated[Path, typer.Option("--output", "-o", help="Output file.", show_default=False)]
 BitsOpt = Annotated[
     int | None,
-    typer.Option("--bits", help="Output bit depth: 8 or 16 (default: the input's).", show_default=False),
+    typer.Option(
+        "--bits", help="Output bit depth: 8 or 16 (default: the input's).", show_default=False
+    ),
 ]
 QualityOpt = Annotated[
     int, typer.Option("--quality", min=1, max=100, help="JPEG quality of the output (1-100).")
@@ -42,8 +44,9 @@ MaxMPOpt = Annotated[
 ]
 MaskOpt = Annotated[
     Path | None,
-    typer.Option("--mask", help="Grayscale mask: white = full effect, black = untouched.",
-                 show_default=False),
+    typer.Option(
+        "--mask", help="Grayscale mask: white = full effect, black = untouched.", show_default=False
+    ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 

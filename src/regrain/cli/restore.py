@@ -79,7 +79,6 @@ def restore(
             bits=bits,
             quality=quality,
             max_pixels=max_pixels(max_megapixels),
-            figures=not quiet,
         )
     if not quiet:
         echo(
