@@ -29,7 +29,7 @@ def check_range(
     low_open: bool = False,
     unit: str = "",
 ) -> float:
-    """Return *value* as float if it lies in the interval, else raise ``name must be ...; got v.``"""
+    """Return *value* as float if it lies in the interval, else raise ``name must be ...``."""
     value = float(value)
     suffix = f" {unit}" if unit else ""
     if not np.isfinite(value):

@@ -25,7 +25,8 @@ def gaussian_blur(image: np.ndarray, radius: float, *, out: np.ndarray | None = 
     """Blur float32 (H, W, C) or (H, W) like Photoshop's Gaussian Blur at *radius* px.
 
     The kernel spans +/- 4 sigma (no visible truncation at 16-bit) and edges are mirrored, so a flat
-    image stays flat (within float rounding, far below a 16-bit level). OpenCV does the work (multi-threaded, ~10x scipy.ndimage).
+    image stays flat (within float rounding, far below a 16-bit level). OpenCV does the work
+    (multi-threaded, ~10x scipy.ndimage).
     """
     import cv2
 

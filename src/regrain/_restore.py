@@ -397,6 +397,8 @@ class _Plan:
         target2 = np.minimum(target2, 4.0 * float(np.quantile(own, 0.25)))
         # the AI may have left some texture: add only what is missing
         need = np.sqrt(np.maximum(target2 - self.ee2[cy0:cy1, cx0:cx1], 0.0))
+        if not need.max() > 0:
+            return None  # the AI left all the texture there was
         canvas = np.zeros(labels.shape, np.float32)
         canvas[cy0:cy1, cx0:cx1] = need
         amplitude = _upsample_box(canvas, f, zone, self.ho.shape)
@@ -407,7 +409,10 @@ class _Plan:
         shaped = cv2.filter2D(noise, -1, kernel, borderType=cv2.BORDER_REFLECT)
         # keep it in the texture band, as the original's texture is measured: no tone drift
         shaped -= gaussian_blur(shaped, self.spec.radius)
-        shaped *= amplitude / max(float(shaped.std()), 1e-12)
+        spread = float(shaped.std())
+        if not spread > 1e-12:
+            return None
+        shaped *= amplitude / spread
         return shaped
 
     def _texture_kernel(self, high: np.ndarray, clean: np.ndarray) -> np.ndarray:
@@ -424,10 +429,7 @@ class _Plan:
                 if cells.size and cells.all():
                     spots.append((py, px))
         if not spots:
-            # no clean window around: a fine isotropic grain of the texture band
-            yy, xx = np.mgrid[-size // 2 : size // 2, -size // 2 : size // 2]
-            kernel = np.exp(-(xx**2 + yy**2) / (2 * (0.5 * self.spec.radius) ** 2))
-            return (kernel / np.sqrt((kernel**2).sum())).astype(np.float32)
+            return self._fallback_kernel(size)
         chosen = [spots[i] for i in np.linspace(0, len(spots) - 1, min(64, len(spots))).astype(int)]
         hann = np.outer(np.hanning(size), np.hanning(size)).astype(np.float32)
         stack = np.stack([high[py : py + size, px : px + size] for py, px in chosen])
@@ -437,6 +439,17 @@ class _Plan:
         if self.spec.isotropic:
             power = _radial_average(power)
         kernel = np.fft.fftshift(np.real(np.fft.ifft2(np.sqrt(power))))
+        norm = float(np.sqrt((kernel**2).sum()))
+        if (
+            not norm > 1e-12
+        ):  # a perfectly flat surrounding: any shape will do, it gets no amplitude
+            return self._fallback_kernel(size)
+        return (kernel / norm).astype(np.float32)
+
+    def _fallback_kernel(self, size: int) -> np.ndarray:
+        """A fine isotropic grain of the texture band, when no clean texture is around to copy."""
+        yy, xx = np.mgrid[-size // 2 : size // 2, -size // 2 : size // 2]
+        kernel = np.exp(-(xx**2 + yy**2) / (2 * (0.5 * self.spec.radius) ** 2))
         return (kernel / np.sqrt((kernel**2).sum())).astype(np.float32)
 
     @property
@@ -446,7 +459,7 @@ class _Plan:
         if self._expected_energy is None:
             block = max(3, round(4 * self.spec.radius / self.factor))
             self._expected_energy = _fill_from_nearest(
-                _tile_quantile(self.eo2, block, ~self.halo, TEXTURE_QUANTILE), self.eo2.shape
+                _tile_quantile(self.eo2_sharp, block, ~self.halo, TEXTURE_QUANTILE), self.eo2.shape
             )
         return self._expected_energy
 

@@ -1,7 +1,7 @@
 """The project's error types.
 
-Every mistake a user can make (a bad file, a bad option) raises a :class:`RegrainError`; the CLI turns
-it into one line on stderr and exit code 2. Anything else is a bug and keeps its traceback.
+Every mistake a user can make (a bad file, a bad option) raises a :class:`RegrainError`; the CLI
+turns it into one line on stderr and exit code 2. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations

@@ -1,0 +1,156 @@
+"""regrain.restore: region by region, what a retoucher checks on the result."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import regrain
+from regrain import _quality as quality
+from regrain import _simulate as simulate
+from regrain._filters import gaussian_blur
+
+
+def _textured(size: int = 128, seed: int = 0, amount: float = 0.04) -> np.ndarray:
+    """A mid-gray photo-like plane with fine, slightly blurred grain (H, W, 1) float32."""
+    rng = np.random.default_rng(seed)
+    grain = gaussian_blur(rng.standard_normal((size, size)).astype(np.float32), 0.7)
+    grain *= amount / grain.std()
+    ramp = np.linspace(0.35, 0.65, size, dtype=np.float32)[None, :]
+    return np.clip(ramp + grain, 0, 1)[..., None].astype(np.float32)
+
+
+def _high_rms(image: np.ndarray, box: tuple[slice, slice]) -> float:
+    high = quality.high_band(image)[box]
+    return float(np.sqrt(np.mean(high * high)))
+
+
+@pytest.fixture(scope="module")
+def cases() -> dict[str, simulate.DamageCase]:
+    return {name: make("chelsea") for name, make in simulate.CASES.items()}
+
+
+def test_untouched_pixels_are_bit_identical() -> None:
+    photo = _textured()
+    edited = photo.copy()
+    edited[40:80, 30:90] = gaussian_blur(photo, 3.0)[40:80, 30:90]
+    out = regrain.restore(photo, edited).image
+    untouched = np.all(photo == edited, axis=2)
+    assert untouched.sum() > 10_000
+    assert np.array_equal(out[untouched], edited[untouched])
+
+
+def test_nothing_changed_returns_the_edited_image() -> None:
+    photo = _textured()
+    result = regrain.restore(photo, photo.copy())
+    assert np.array_equal(result.image, photo)
+    assert result.figures["plastic_before"] == 0.0
+
+
+def test_smoothed_texture_comes_back_on_the_ai_tones() -> None:
+    photo = _textured()
+    box = (slice(40, 88), slice(40, 88))
+    edited = photo.copy()
+    edited[box] = gaussian_blur(photo, 3.0)[box] + 0.03  # plastic, and a little brighter
+    out = regrain.restore(photo, edited).image
+    inner = (slice(46, 82), slice(46, 82))
+    assert _high_rms(edited, inner) < 0.4 * _high_rms(photo, inner)
+    assert 0.85 < _high_rms(out, inner) / _high_rms(photo, inner) < 1.15
+    # the AI's tones are kept: the low band moved by far less than the brightening
+    tones = np.abs(quality.tones(out) - quality.tones(edited))[inner]
+    assert tones.mean() < 0.002
+
+
+@pytest.mark.parametrize("kind", ["retone", "glare"])
+def test_original_texture_goes_back_where_only_tones_changed(cases, kind: str) -> None:
+    case = cases[kind]
+    figures = quality.measure(case, regrain.restore(case.original, case.edited).image)
+    assert 0.85 <= figures["energy"] <= 1.15
+    assert figures["fidelity"] >= 0.9
+
+
+@pytest.mark.parametrize("kind", ["defect", "replaced"])
+def test_removed_defects_and_objects_stay_away(cases, kind: str) -> None:
+    case = cases[kind]
+    out = regrain.restore(case.original, case.edited).image
+    figures = quality.measure(case, out)
+    assert abs(figures["leak"]) <= 0.05, "the removed defect or object came back"
+    assert 0.8 <= figures["energy"] <= 1.25, "the rebuilt area should carry texture"
+    assert figures["far"] == 0.0
+
+
+def test_frequency_separation_would_have_leaked(cases) -> None:
+    """The benchmark's leak figure is live: putting the original's High back leaks the defect."""
+    case = cases["defect"]
+    low, _ = regrain.split(case.edited, 4.0)
+    _, high = regrain.split(case.original, 4.0)
+    assert quality.measure(case, regrain.merge(low, high))["leak"] > 0.5
+
+
+def test_no_grain_is_added_where_the_original_had_none() -> None:
+    flat = np.full((128, 128, 1), 0.6, np.float32)
+    original = flat.copy()
+    original[60:64, 60:64] = 0.2  # a dust speck on a seamless backdrop
+    edited = flat.copy()
+    edited[56:68, 56:68] += np.float32(1 / 65535)  # the AI painted it out (and touched the area)
+    out = regrain.restore(original, edited).image
+    assert np.abs(out - edited).max() < 0.002
+    assert abs(float(out[56:68, 56:68].mean()) - 0.6) < 0.001
+
+
+def test_smooth_case_stays_smooth(cases) -> None:
+    figures = quality.measure(cases["smooth"], regrain.restore(*_pair(cases["smooth"])).image)
+    assert figures["grain+"] <= 0.2  # % of full scale added to a texture-free area
+    assert abs(figures["leak"]) <= 0.05
+
+
+def _pair(case: simulate.DamageCase) -> tuple[np.ndarray, np.ndarray]:
+    return case.original, case.edited
+
+
+def test_mask_limits_the_work() -> None:
+    photo = _textured()
+    edited = photo.copy()
+    edited[20:108, 20:108] = gaussian_blur(photo, 3.0)[20:108, 20:108]
+    mask = np.zeros(photo.shape[:2], np.float32)
+    mask[:, :64] = 1.0
+    out = regrain.restore(photo, edited, mask=mask).image
+    assert np.array_equal(out[:, 64:], edited[:, 64:])
+    assert not np.array_equal(out[:, :64], edited[:, :64])
+
+
+def test_rebuilt_texture_is_repeatable_by_seed(cases) -> None:
+    case = cases["replaced"]
+    one = regrain.restore(case.original, case.edited, seed=3).image
+    again = regrain.restore(case.original, case.edited, seed=3).image
+    other = regrain.restore(case.original, case.edited, seed=4).image
+    assert np.array_equal(one, again)
+    assert not np.array_equal(one, other)
+
+
+def test_maps_explain_the_regions(cases) -> None:
+    result = regrain.restore(cases["replaced"].original, cases["replaced"].edited)
+    region = cases["replaced"].region > 0.5
+    classes = result.map("classes")
+    assert classes.shape == region.shape
+    assert np.mean(classes[region] == 2) > 0.9  # rebuilt
+    assert np.all(classes[~(result.map("changed") > 0)] == 0)  # untouched
+    retone = regrain.restore(cases["retone"].original, cases["retone"].edited)
+    assert np.mean(retone.map("classes")[cases["retone"].region > 0.5] == 1) > 0.9  # restored
+
+
+def test_figures_report_the_recovery(cases) -> None:
+    case = cases["retone"]
+    figures = regrain.restore(case.original, case.edited).figures
+    assert figures["plastic_before"] > figures["plastic_after"]
+    assert figures["energy_ratio_before"] < 0.6 < 0.9 < figures["energy_ratio_after"]
+
+
+def test_bad_arguments_name_the_rule() -> None:
+    photo = _textured()
+    with pytest.raises(ValueError, match="unknown material 'wood'; expected one of"):
+        regrain.restore(photo, photo, material="wood")
+    with pytest.raises(ValueError, match="differ in size"):
+        regrain.restore(photo, photo[:64])
+    with pytest.raises(ValueError, match="same channels"):
+        regrain.restore(photo, np.repeat(photo, 3, axis=2))
