@@ -118,7 +118,7 @@ def inspect(
     """Measure where and how much high-band texture *edited* lost against *original*.
 
     Both images are float32 (H, W, C) in [0, 1] of the same size. Local band energy is the RMS of
-    each band of the luminosity over a window four times the band's scale; the loss map compares the
+    each band of the luminosity over a window twice the band's scale; the loss map compares the
     summed energies. Pixels where the original had no texture (RMS below a quarter of an
     8-bit level) cannot lose any and count as 0. *mask* limits the figures to its white area.
 
@@ -150,15 +150,14 @@ def inspect(
     for radius, bo, be in zip(scales, _bands(yo, scales), _bands(ye, scales), strict=True):
         eo = downsample(bo * bo, factor)
         ee = downsample(be * be, factor)
-        win = max(1.0, 4.0 * radius / factor)
-        eo = gaussian_blur(eo, win)
-        ee = gaussian_blur(ee, win)
-        eo_total += eo
-        ee_total += ee
+        # the ratio sums the raw energies of the changed cells; the map smooths them locally
         sum_o = float(eo[changed].sum())
         ratios[f"{lower:g}-{radius:g}px"] = (
             float(np.sqrt(ee[changed].sum() / sum_o)) if sum_o > 0 else 1.0
         )
+        win = max(1.0, 2.0 * radius / factor)
+        eo_total += gaussian_blur(eo, win)
+        ee_total += gaussian_blur(ee, win)
         lower = radius
 
     floor = (0.25 / 255.0) ** 2
