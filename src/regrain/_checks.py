@@ -80,3 +80,10 @@ def as_mask(mask: np.ndarray | None, image: np.ndarray, name: str = "mask") -> n
         raise ParameterError(f"{name} must have shape (H, W) or (H, W, 1); got {mask.shape}.")
     check_same_size(image, mask, ("image", name))
     return np.clip(mask.astype(np.float32, copy=False), 0.0, 1.0)
+
+
+def check_seed(seed: int) -> int:
+    """Return *seed* if it is a whole number in 0 .. 2**31 - 1 (what OpenCV's generator takes)."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**31:
+        raise ParameterError(f"seed must be a whole number from 0 to {2**31 - 1}; got {seed!r}.")
+    return int(seed)

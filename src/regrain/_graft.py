@@ -27,9 +27,8 @@ from typing import NamedTuple
 import numpy as np
 
 from regrain._blend import blend, lum
-from regrain._checks import as_mask, check_image, check_range
+from regrain._checks import as_mask, check_image, check_range, check_seed
 from regrain._filters import high_pass
-from regrain._grain import check_seed
 from regrain.errors import ParameterError
 
 __all__ = ["MIN_SOURCE", "TileGrid", "desaturate", "graft", "midtone_weight", "source_band"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from regrain._blend import blend as blend_layers
-from regrain._checks import check_choice, check_image, check_range
+from regrain._checks import check_choice, check_image, check_range, check_seed
 from regrain._filters import gaussian_blur
 from regrain.errors import ParameterError
 
@@ -94,13 +94,6 @@ GRAIN_MATERIALS: dict[str, GrainMaterial] = {
     "skin": GrainMaterial("uniform", 3.0, (2.0, 5.0), 0.4, _pores),
 }
 """Material name -> :class:`GrainMaterial` (noise type, default amount and radius, shaping)."""
-
-
-def check_seed(seed: int) -> int:
-    """Return *seed* if it is a whole number in 0 .. 2**31 - 1 (what OpenCV's generator takes)."""
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**31:
-        raise ParameterError(f"seed must be a whole number from 0 to {2**31 - 1}; got {seed!r}.")
-    return int(seed)
 
 
 def grain_noise(shape: tuple[int, int], kind: str, amount: float, seed: int) -> np.ndarray:

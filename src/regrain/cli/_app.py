@@ -58,6 +58,16 @@ def max_pixels(megapixels: float) -> int:
     return int(megapixels * 1_000_000)
 
 
+def check_output_bits(bits: int | None, output: Path) -> None:
+    """Refuse a --bits the output cannot hold, before any work: 8 or 16, and 16 not as JPEG."""
+    from regrain.errors import ParameterError
+
+    if bits is not None and bits not in (8, 16):
+        raise ParameterError(f"--bits must be 8 or 16; got {bits}.")
+    if bits == 16 and output.suffix.lower() in (".jpg", ".jpeg"):
+        raise ParameterError("JPEG stores 8 bits per channel; --bits 16 needs .tif or .png.")
+
+
 def echo(message: str, *, quiet: bool = False) -> None:
     """Print a line of normal output unless --quiet."""
     if not quiet:

@@ -15,6 +15,7 @@ from regrain.cli._app import (
     QualityOpt,
     QuietOpt,
     app,
+    check_output_bits,
     echo,
     max_pixels,
     user_errors,
@@ -37,13 +38,9 @@ def convert(
     with user_errors():
         from regrain import io
         from regrain._checks import check_range
-        from regrain.errors import ParameterError
 
-        if bits is not None and bits not in (8, 16):
-            raise ParameterError(f"--bits must be 8 or 16; got {bits}.")
+        check_output_bits(bits, output)
         check_range(max_megapixels, "--max-megapixels", low=0, low_open=True, unit="MP")
-        if bits == 16 and output.suffix.lower() in (".jpg", ".jpeg"):
-            raise ParameterError("JPEG stores 8 bits per channel; --bits 16 needs .tif or .png.")
         io.check_output_path(output, [image])  # before the (possibly long) read
         pixels, info = io.read_image(image, max_pixels=max_pixels(max_megapixels))
         written = io.write_image(output, pixels, info, bits=bits, quality=quality, inputs=[image])

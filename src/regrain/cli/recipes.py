@@ -20,6 +20,7 @@ from regrain.cli._app import (
     QualityOpt,
     QuietOpt,
     app,
+    check_output_bits,
     echo,
     max_pixels,
     user_errors,
@@ -45,12 +46,8 @@ SeedOpt = Annotated[
 def _check_output(output: Path, bits: int | None, inputs: list[Path | None]) -> None:
     """Refuse a bad --bits or output path before any heavy work."""
     from regrain import io
-    from regrain.errors import ParameterError
 
-    if bits is not None and bits not in (8, 16):
-        raise ParameterError(f"--bits must be 8 or 16; got {bits}.")
-    if bits == 16 and output.suffix.lower() in (".jpg", ".jpeg"):
-        raise ParameterError("JPEG stores 8 bits per channel; --bits 16 needs .tif or .png.")
+    check_output_bits(bits, output)
     io.check_output_path(output, [p for p in inputs if p is not None])
 
 

@@ -17,6 +17,7 @@ from regrain.cli._app import (
     QualityOpt,
     QuietOpt,
     app,
+    check_output_bits,
     echo,
     max_pixels,
     user_errors,
@@ -68,6 +69,7 @@ def restore(
         from regrain._restore import MATERIALS, restore_file
 
         check_choice(material, MATERIALS, "material")  # before reading 2 large files
+        check_output_bits(bits, output)
         figures = restore_file(
             original,
             edited,
