@@ -406,6 +406,26 @@ def test_end_to_end_with_restore_file_on_local_workers(tmp_path: Path) -> None:
         assert row["plastic_after"] <= row["plastic_before"]
 
 
+def test_manifest_run_with_a_mask_leaves_the_black_area_alone(tmp_path: Path, cluster: str) -> None:
+    _, edited = catalog(tmp_path, ["a"])
+    mask = np.zeros((H, W), np.uint8)
+    mask[:, : W // 2] = 255  # restore the left half only
+    tifffile.imwrite(tmp_path / "mask.tif", mask)
+    manifest = tmp_path / "pairs.csv"
+    manifest.write_text(
+        "original,edited,output,mask\noriginals/a.tif,edited/a_ai.tif,client/a.tif,mask.tif\n"
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["batch", "--manifest", str(manifest), "-o", str(out), "--scheduler", cluster]
+    )
+    assert result.exit_code == 0, result.output
+    restored = tifffile.imread(out / "client" / "a.tif")
+    edit = tifffile.imread(edited / "a_ai.tif")
+    np.testing.assert_array_equal(restored[:, W // 2 :], edit[:, W // 2 :])
+    assert not np.array_equal(restored[:, : W // 2], edit[:, : W // 2])  # texture came back
+
+
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     originals, edited = catalog(tmp_path, ["a"])
     runner = CliRunner()
@@ -430,6 +450,15 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert into.exit_code == 2 and "must not be the originals folder" in into.stderr
     none = runner.invoke(app, ["batch", str(originals), str(tmp_path), "-o", str(tmp_path / "o")])
     assert none.exit_code == 2 and "no pair found" in none.stderr
+    both = runner.invoke(
+        app,
+        ["batch", str(originals), str(edited), "--manifest", "m.csv", "-o", str(tmp_path / "o")],
+    )
+    assert both.exit_code == 2 and "not both" in both.stderr
+    bits = runner.invoke(
+        app, ["batch", str(originals), str(edited), "-o", str(tmp_path / "o"), "--bits", "12"]
+    )
+    assert bits.exit_code == 2 and "--bits must be 8 or 16; got 12." in bits.stderr
 
 
 # ------------------------------------------------------------------- Ctrl-C, then resume

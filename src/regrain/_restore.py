@@ -73,7 +73,7 @@ FINE_SIGMAS = 12.0
 """The same for the fine band alone (specks, one-pixel scratches): texture is strongest there, so
 the bar is higher."""
 
-TEXTURE_QUANTILE = 0.5
+TEXTURE_QUANTILE = 0.25
 """Texture energy around a rebuilt zone is read as this quantile of the clean cells' energies:
 edges of nearby structure and a defect's halo are upper outliers, texture is what is common."""
 
@@ -83,6 +83,10 @@ texture's RMS had something removed (an object, defects), not just its texture s
 
 DEFECT_MID = 0.8
 """The mid band that tells a removed defect from softened structure starts at this many radii."""
+
+SYNTH_BAND = 0.5
+"""Rebuilt texture is synthesised finer than the restore band (this share of its radius): noise
+can imitate grain, not the soft structure (folds, relief) that the coarse end of the band holds."""
 
 MAX_GLARE_GAIN = 4.0
 """Texture washed out by glare is amplified at most this much."""
@@ -394,7 +398,7 @@ class _Plan:
         # the zone the defect covers; on textured ground that quartile is near the typical
         # level, and twice its RMS caps nothing
         own = self.eo2_sharp[cy0:cy1, cx0:cx1][labels[cy0:cy1, cx0:cx1] == label]
-        target2 = np.minimum(target2, 4.0 * float(np.quantile(own, 0.25)))
+        target2 = np.minimum(target2, 2.0 * float(np.quantile(own, 0.25)))
         # the AI may have left some texture: add only what is missing
         need = np.sqrt(np.maximum(target2 - self.ee2[cy0:cy1, cx0:cx1], 0.0))
         if not need.max() > 0:
@@ -408,7 +412,7 @@ class _Plan:
         noise = rng.standard_normal(amplitude.shape, dtype=np.float32)
         shaped = cv2.filter2D(noise, -1, kernel, borderType=cv2.BORDER_REFLECT)
         # keep it in the texture band, as the original's texture is measured: no tone drift
-        shaped -= gaussian_blur(shaped, self.spec.radius)
+        shaped -= gaussian_blur(shaped, SYNTH_BAND * self.spec.radius)
         spread = float(shaped.std())
         if not spread > 1e-12:
             return None
@@ -434,6 +438,9 @@ class _Plan:
         hann = np.outer(np.hanning(size), np.hanning(size)).astype(np.float32)
         stack = np.stack([high[py : py + size, px : px + size] for py, px in chosen])
         stack = (stack - stack.mean(axis=(1, 2), keepdims=True)) * hann
+        # the quieter half of the windows: texture, not the edges of nearby structure
+        energy = (stack * stack).mean(axis=(1, 2))
+        stack = stack[energy <= np.median(energy)]
         spectra = np.fft.fft2(stack)
         power = (spectra.real**2 + spectra.imag**2).mean(axis=0)
         if self.spec.isotropic:

@@ -16,6 +16,7 @@ from regrain.cli._app import (
     QualityOpt,
     QuietOpt,
     app,
+    check_output_bits,
     fail,
     max_pixels,
     user_errors,
@@ -120,17 +121,19 @@ def batch(
     """
     with user_errors():
         from regrain import _batch
-        from regrain._checks import check_choice
+        from regrain._checks import check_choice, check_seed
         from regrain._restore import MATERIALS
 
-        check_choice(material, MATERIALS, "material")
-        if bits is not None and bits not in (8, 16):
-            raise fail(f"--bits must be 8 or 16; got {bits}.")
+        check_choice(material, MATERIALS, "material")  # before any pair, not once per pair
+        check_seed(seed)
+        check_output_bits(bits, Path("any.tif"))
         if workers is not None and scheduler is not None:
             raise fail("--workers is for local runs; a cluster's workers are set when started.")
         if manifest is not None:
             if originals is not None or edited is not None:
                 raise fail("give either --manifest or the ORIGINALS and EDITED folders, not both.")
+            if mask_dir is not None or suffix is not None:
+                raise fail("--mask-dir and --suffix pair folders; a manifest names its masks.")
             found = _batch.read_manifest(manifest, output)
         elif originals is None or edited is None:
             raise fail("give the ORIGINALS and EDITED folders (or --manifest CSV).")
@@ -142,6 +145,8 @@ def batch(
         if not found.pairs:
             _print_pairing(_console(stderr=True), found, quiet=False)
             raise fail("nothing to do: no pair found (see the reasons above).")
+        for pair in found.pairs:
+            check_output_bits(bits, pair.output)  # --bits 16 with a JPEG output
         view = _View(quiet=quiet)
         _print_pairing(view.console, found, quiet)
         try:
