@@ -31,7 +31,7 @@ def pair(tmp_path_factory, icc_profile_bytes) -> tuple[Path, Path, simulate.Dama
 
 @pytest.fixture(scope="module")
 def icc_profile_bytes() -> bytes:
-    from tests.conftest import srgb_icc
+    from conftest import srgb_icc
 
     return srgb_icc()
 

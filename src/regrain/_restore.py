@@ -84,6 +84,10 @@ texture's RMS had something removed (an object, defects), not just its texture s
 DEFECT_MID = 0.8
 """The mid band that tells a removed defect from softened structure starts at this many radii."""
 
+SYNTHESIS = "patch"
+"""How rebuilt texture is made: "patch" tiles real texture from a clean patch nearby (after Efros
+and Freeman); "spectrum" shapes noise by the surroundings' power spectrum (after Galerne et al.)."""
+
 SYNTH_BAND = 0.5
 """Rebuilt texture is synthesised finer than the restore band (this share of its radius): noise
 can imitate grain, not the soft structure (folds, relief) that the coarse end of the band holds."""
@@ -407,10 +411,20 @@ class _Plan:
         canvas[cy0:cy1, cx0:cx1] = need
         amplitude = _upsample_box(canvas, f, zone, self.ho.shape)
 
-        kernel = self._texture_kernel(self.ho[cy0 * f : cy1 * f, cx0 * f : cx1 * f], clean)
         rng = np.random.default_rng([self.seed, label])
-        noise = rng.standard_normal(amplitude.shape, dtype=np.float32)
-        shaped = cv2.filter2D(noise, -1, kernel, borderType=cv2.BORDER_REFLECT)
+        around = self.ho[cy0 * f : cy1 * f, cx0 * f : cx1 * f]
+        patch = self._texture_patch(around, clean) if SYNTHESIS == "patch" else None
+        if patch is not None:
+            # real texture: random crops of a clean patch nearby, overlapped with sine windows
+            # that keep its strength across the seams (the tiling of the graft recipe)
+            from regrain._graft import tile_grid, tile_texture
+
+            grid = tile_grid(patch.shape, amplitude.shape, rng)
+            shaped = tile_texture(patch, grid, amplitude.shape)
+        else:
+            kernel = self._texture_kernel(around, clean)
+            noise = rng.standard_normal(amplitude.shape, dtype=np.float32)
+            shaped = cv2.filter2D(noise, -1, kernel, borderType=cv2.BORDER_REFLECT)
         # keep it in the texture band, as the original's texture is measured: no tone drift
         shaped -= gaussian_blur(shaped, SYNTH_BAND * self.spec.radius)
         spread = float(shaped.std())
@@ -418,6 +432,30 @@ class _Plan:
             return None
         shaped *= amplitude / spread
         return shaped
+
+    def _texture_patch(self, high: np.ndarray, clean: np.ndarray) -> np.ndarray | None:
+        """The clean patch of the original's texture nearby whose strength is most typical (the
+        median window of the quieter half: texture, not an edge), or None if none fits."""
+        f = self.factor
+        size = int(2 ** np.ceil(np.log2(max(24.0, 8 * self.spec.radius))))
+        step = size // 4
+        hh, ww = high.shape
+        spots, energies = [], []
+        for py in range(0, hh - size + 1, step):
+            for px in range(0, ww - size + 1, step):
+                cells = clean[py // f : -(-(py + size) // f), px // f : -(-(px + size) // f)]
+                if cells.size and cells.all():
+                    window = high[py : py + size, px : px + size]
+                    spots.append((py, px))
+                    energies.append(float(np.mean(window * window)))
+        if not spots:
+            return None
+        order = np.argsort(energies)
+        py, px = spots[int(order[len(order) // 4])]
+        patch = np.array(high[py : py + size, px : px + size], dtype=np.float32)
+        if self.spec.isotropic:  # pores have no direction: do not copy the patch's own
+            patch = np.rot90(patch, k=1 + int(self.seed) % 3).copy()
+        return patch
 
     def _texture_kernel(self, high: np.ndarray, clean: np.ndarray) -> np.ndarray:
         """A zero-phase filter whose power spectrum is the clean texture's (Welch estimate over
@@ -714,11 +752,11 @@ def restore_file(
         )
     m = io.read_mask(mask, edit.shape, max_pixels=max_pixels) if mask is not None else None
     result = restore(orig, edit, mask=m, material=material, seed=seed)
+    if maps_dir is not None:  # first: an existing output means the pair is finished
+        write_maps(maps_dir, result, info, inputs=[original, edited])
     io.write_image(
         output, result.image, info, bits=bits, quality=quality, inputs=[original, edited]
     )
-    if maps_dir is not None:
-        write_maps(maps_dir, result, info, inputs=[original, edited])
     out = dict(result.figures)
     out["seconds"] = time.perf_counter() - start
     return out

@@ -126,7 +126,6 @@ def batch(
 
         check_choice(material, MATERIALS, "material")  # before any pair, not once per pair
         check_seed(seed)
-        check_output_bits(bits, Path("any.tif"))
         if workers is not None and scheduler is not None:
             raise fail("--workers is for local runs; a cluster's workers are set when started.")
         if manifest is not None:
