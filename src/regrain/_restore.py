@@ -73,7 +73,7 @@ FINE_SIGMAS = 12.0
 """The same for the fine band alone (specks, one-pixel scratches): texture is strongest there, so
 the bar is higher."""
 
-TEXTURE_QUANTILE = 0.25
+TEXTURE_QUANTILE = 0.5
 """Texture energy around a rebuilt zone is read as this quantile of the clean cells' energies:
 edges of nearby structure and a defect's halo are upper outliers, texture is what is common."""
 
@@ -84,11 +84,11 @@ texture's RMS had something removed (an object, defects), not just its texture s
 DEFECT_MID = 0.8
 """The mid band that tells a removed defect from softened structure starts at this many radii."""
 
-SYNTHESIS = "patch"
+SYNTHESIS = "spectrum"
 """How rebuilt texture is made: "patch" tiles real texture from a clean patch nearby (after Efros
 and Freeman); "spectrum" shapes noise by the surroundings' power spectrum (after Galerne et al.)."""
 
-SYNTH_BAND = 0.5
+SYNTH_BAND = 0.67
 """Rebuilt texture is synthesised finer than the restore band (this share of its radius): noise
 can imitate grain, not the soft structure (folds, relief) that the coarse end of the band holds."""
 
@@ -243,7 +243,12 @@ class _Plan:
         window = max(1.0, 2.0 * r / f)
         self.eo2 = gaussian_blur(downsample(ho * ho, f), window)
         self.ee2 = gaussian_blur(downsample(he * he, f), window)
-        self.eo2_sharp = gaussian_blur(downsample(ho * ho, f), max(0.5, r / f))
+        # the finer half of the band, where rebuilt texture is made: its energies set the amount
+        fine = SYNTH_BAND * r
+        hfo, hfe = yo - gaussian_blur(yo, fine), ye - gaussian_blur(ye, fine)
+        self.fine_o2 = gaussian_blur(downsample(hfo * hfo, f), max(0.5, r / f))
+        self.fine_e2 = gaussian_blur(downsample(hfe * hfe, f), window)
+        del hfo, hfe
         self.changed = downsample(touched.astype(np.float32), f)
         changed = self.changed > 0
         self.lo_cells, self.le_cells = downsample(lo, f), downsample(le, f)
@@ -401,10 +406,10 @@ class _Plan:
         # the defect (bokeh, a backdrop), its lower quartile of energy says so, however much of
         # the zone the defect covers; on textured ground that quartile is near the typical
         # level, and twice its RMS caps nothing
-        own = self.eo2_sharp[cy0:cy1, cx0:cx1][labels[cy0:cy1, cx0:cx1] == label]
-        target2 = np.minimum(target2, 2.0 * float(np.quantile(own, 0.25)))
+        own = self.fine_o2[cy0:cy1, cx0:cx1][labels[cy0:cy1, cx0:cx1] == label]
+        target2 = np.minimum(target2, 4.0 * float(np.quantile(own, 0.25)))
         # the AI may have left some texture: add only what is missing
-        need = np.sqrt(np.maximum(target2 - self.ee2[cy0:cy1, cx0:cx1], 0.0))
+        need = np.sqrt(np.maximum(target2 - self.fine_e2[cy0:cy1, cx0:cx1], 0.0))
         if not need.max() > 0:
             return None  # the AI left all the texture there was
         canvas = np.zeros(labels.shape, np.float32)
@@ -504,7 +509,7 @@ class _Plan:
         if self._expected_energy is None:
             block = max(3, round(4 * self.spec.radius / self.factor))
             self._expected_energy = _fill_from_nearest(
-                _tile_quantile(self.eo2_sharp, block, ~self.halo, TEXTURE_QUANTILE), self.eo2.shape
+                _tile_quantile(self.fine_o2, block, ~self.halo, TEXTURE_QUANTILE), self.eo2.shape
             )
         return self._expected_energy
 
