@@ -236,19 +236,24 @@ class _Plan:
         r = spec.radius
         yo, ye = luma(original), luma(edited)
         lo, le = gaussian_blur(yo, r), gaussian_blur(ye, r)
-        ho = yo - lo  # luma high bands
-        he = ye - le
-        self.ho = ho
+        self.ho = ho = cv2.subtract(yo, lo)  # the original's luma high band
         floor2 = np.float32(NOISE_FLOOR**2)
         window = max(1.0, 2.0 * r / f)
-        self.eo2 = gaussian_blur(downsample(ho * ho, f), window)
-        self.ee2 = gaussian_blur(downsample(he * he, f), window)
+        scratch = np.empty_like(yo)  # full-resolution temporaries reuse one buffer
+
+        def energy(band: np.ndarray, win: float) -> np.ndarray:
+            """Local mean square of a band on the analysis grid (band is overwritten)."""
+            cv2.multiply(band, band, dst=band)
+            return gaussian_blur(downsample(band, f), win)
+
+        self.eo2 = energy(np.copyto(scratch, ho) or scratch, window)
+        self.ee2 = energy(cv2.subtract(ye, le, dst=scratch), window)
         # the finer half of the band, where rebuilt texture is made: its energies set the amount
         fine = SYNTH_BAND * r
-        hfo, hfe = yo - gaussian_blur(yo, fine), ye - gaussian_blur(ye, fine)
-        self.fine_o2 = gaussian_blur(downsample(hfo * hfo, f), max(0.5, r / f))
-        self.fine_e2 = gaussian_blur(downsample(hfe * hfe, f), window)
-        del hfo, hfe
+        for y, name, win in ((yo, "fine_o2", max(0.5, r / f)), (ye, "fine_e2", window)):
+            band = cv2.subtract(y, gaussian_blur(y, fine, out=scratch), dst=scratch)
+            setattr(self, name, energy(band, win))
+        del scratch
         self.changed = downsample(touched.astype(np.float32), f)
         changed = self.changed > 0
         self.lo_cells, self.le_cells = downsample(lo, f), downsample(le, f)
@@ -258,7 +263,7 @@ class _Plan:
         # affine). Lost fine texture leaves little residue at mid scales, where the AI keeps what
         # it keeps (an eye it softened is still there); a blemish, speck, scratch, highlight or
         # object it removed is missing at every scale and leaves its whole self.
-        half = 2 if f >= 2 else 1
+        half = f  # detection runs on the analysis grid: at 24 MP a defect spans many cells
         yo_h, ye_h = downsample(yo, half), downsample(ye, half)
         grid = self.changed.shape
         mid, _ = _unexplained(yo_h, ye_h, r / half, DEFECT_MID * r / half)
@@ -317,20 +322,22 @@ class _Plan:
         Restored: edited low band + gain * original high band. Rebuilt zones cross-fade to
         edited + synthetic texture with energy-preserving weights.
         """
+        import cv2
+
         r = self.spec.radius
         high = gaussian_blur(self.original, r)
-        np.subtract(self.original, high, out=high)  # the original's high band, per channel
+        cv2.subtract(self.original, high, dst=high)  # the original's high band, per channel
         coeffs = self._colour_coefficients(high)
         if np.any(self.gain > 1.0):
             high *= upsample(self.gain, high.shape)[..., None]
         if strength != 1.0:
             high *= np.float32(strength)
         result = gaussian_blur(self.edited, r)  # the AI's tones
-        result += high
+        cv2.add(result, high, dst=result)
         if self.rebuild.any():
             self._rebuild_zones(result, high, coeffs, strength)
         np.clip(result, 0.0, 1.0, out=result)
-        np.copyto(out, result, where=self.touched[..., None])
+        cv2.copyTo(result, self.touched.view(np.uint8), out)  # untouched pixels stay as they are
 
     def _colour_coefficients(self, high: np.ndarray) -> np.ndarray:
         """How much of the luma texture each channel carries (regression over the crop)."""
@@ -363,13 +370,12 @@ class _Plan:
             px1, py1 = min(w, (x + bw) * f + pad), min(h, (y + bh) * f + pad)
             zone = (slice(py0, py1), slice(px0, px1))
             # this zone's weight: its cells, softened by one cell, sampled at full resolution
-            cx0, cy0 = max(0, x - 3), max(0, y - 3)
-            cx1, cy1 = min(gw, x + bw + 3), min(gh, y + bh + 3)
-            own = np.zeros(labels.shape, np.float32)
-            own[cy0:cy1, cx0:cx1] = np.clip(
-                gaussian_blur((labels[cy0:cy1, cx0:cx1] == label).astype(np.float32), 1.0), 0, 1
-            )
-            rw = _upsample_box(own, f, zone, (h, w))
+            m = -(-pad // f) + 3  # cells around the zone: its pad, and the softening
+            cx0, cy0 = max(0, x - m), max(0, y - m)
+            cx1, cy1 = min(gw, x + bw + m), min(gh, y + bh + m)
+            own = (labels[cy0:cy1, cx0:cx1] == label).astype(np.float32)
+            own = np.clip(gaussian_blur(own, 1.0), 0, 1)
+            rw = _upsample_box(own, f, zone, origin=(cy0, cx0))
             synth = self._synthesize(label, labels, (x, y, bw, bh), zone)
             if synth is None:
                 synth = np.zeros(rw.shape, np.float32)
@@ -412,9 +418,7 @@ class _Plan:
         need = np.sqrt(np.maximum(target2 - self.fine_e2[cy0:cy1, cx0:cx1], 0.0))
         if not need.max() > 0:
             return None  # the AI left all the texture there was
-        canvas = np.zeros(labels.shape, np.float32)
-        canvas[cy0:cy1, cx0:cx1] = need
-        amplitude = _upsample_box(canvas, f, zone, self.ho.shape)
+        amplitude = _upsample_box(need, f, zone, origin=(cy0, cx0))
 
         rng = np.random.default_rng([self.seed, label])
         around = self.ho[cy0 * f : cy1 * f, cx0 * f : cx1 * f]
@@ -548,17 +552,24 @@ class _Plan:
 
 
 def _upsample_box(
-    cells: np.ndarray, factor: int, zone: tuple[slice, slice], shape: tuple[int, ...]
+    cells: np.ndarray,
+    factor: int,
+    zone: tuple[slice, slice],
+    *,
+    origin: tuple[int, int] = (0, 0),
 ) -> np.ndarray:
-    """The full-resolution values of an analysis-grid map inside one pixel *zone*."""
+    """The full-resolution values inside one pixel *zone* of an analysis-grid map, or of a piece
+    of one whose first cell is the grid's cell *origin* (row, column)."""
     import cv2
 
     ys, xs = zone
+    oy, ox = origin
     if factor == 1:
-        return np.ascontiguousarray(cells[ys, xs], dtype=np.float32)
+        piece = cells[ys.start - oy : ys.stop - oy, xs.start - ox : xs.stop - ox]
+        return np.ascontiguousarray(piece, dtype=np.float32)
     # cell centres sit at (i + 0.5) * factor - 0.5 px; sample the grid there, bilinearly
-    py = (np.arange(ys.start, ys.stop, dtype=np.float32) + 0.5) / factor - 0.5
-    px = (np.arange(xs.start, xs.stop, dtype=np.float32) + 0.5) / factor - 0.5
+    py = (np.arange(ys.start, ys.stop, dtype=np.float32) + 0.5) / factor - 0.5 - oy
+    px = (np.arange(xs.start, xs.stop, dtype=np.float32) + 0.5) / factor - 0.5 - ox
     map_x = np.broadcast_to(px[None, :], (py.size, px.size)).astype(np.float32)
     map_y = np.broadcast_to(py[:, None], (py.size, px.size)).astype(np.float32)
     return cv2.remap(
