@@ -49,6 +49,15 @@ MaskOpt = Annotated[
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+# options of every command that restores (restore, batch)
+MaterialOpt = Annotated[
+    str,
+    typer.Option(
+        "--material",
+        help="auto, skin (pores: no direction), metal (keeps the grain's direction) or fabric.",
+    ),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the rebuilt texture.")]
 
 DEFAULT_MAX_MP = 400.0
 

@@ -12,9 +12,11 @@ import typer
 from regrain.cli._app import (
     DEFAULT_MAX_MP,
     BitsOpt,
+    MaterialOpt,
     MaxMPOpt,
     QualityOpt,
     QuietOpt,
+    SeedOpt,
     app,
     check_output_bits,
     fail,
@@ -96,14 +98,11 @@ def batch(
             show_default=False,
         ),
     ] = None,
-    material: Annotated[
-        str,
-        typer.Option("--material", help="auto, skin, metal or fabric (for every pair)."),
-    ] = "auto",
+    material: MaterialOpt = "auto",
     maps: Annotated[
         bool, typer.Option("--maps", help="Also write each pair's maps into OUT/maps/<name>/.")
     ] = False,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the rebuilt texture.")] = 0,
+    seed: SeedOpt = 0,
     bits: BitsOpt = None,
     quality: QualityOpt = 95,
     max_megapixels: MaxMPOpt = DEFAULT_MAX_MP,

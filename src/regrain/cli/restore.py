@@ -12,10 +12,12 @@ from regrain.cli._app import (
     DEFAULT_MAX_MP,
     BitsOpt,
     MaskOpt,
+    MaterialOpt,
     MaxMPOpt,
     OutOpt,
     QualityOpt,
     QuietOpt,
+    SeedOpt,
     app,
     check_output_bits,
     echo,
@@ -37,13 +39,7 @@ def restore(
     edited: EditedArg,
     output: OutOpt,
     mask: MaskOpt = None,
-    material: Annotated[
-        str,
-        typer.Option(
-            "--material",
-            help="auto, skin (pores: no direction), metal (keeps the grain's direction) or fabric.",
-        ),
-    ] = "auto",
+    material: MaterialOpt = "auto",
     maps: Annotated[
         Path | None,
         typer.Option(
@@ -52,7 +48,7 @@ def restore(
             show_default=False,
         ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the rebuilt texture.")] = 0,
+    seed: SeedOpt = 0,
     bits: BitsOpt = None,
     quality: QualityOpt = 95,
     max_megapixels: MaxMPOpt = DEFAULT_MAX_MP,
