@@ -77,6 +77,10 @@ TEXTURE_QUANTILE = 0.5
 """Texture energy around a rebuilt zone is read as this quantile of the clean cells' energies:
 edges of nearby structure and a defect's halo are upper outliers, texture is what is common."""
 
+EDIT_SHARE = 0.3
+"""A touched pixel counts as edited when its texture changed by more than this share of the
+original's (RMS) or its tone by more than one 8-bit level; re-encoding noise does neither."""
+
 REMOVAL_RATIO = 0.2
 """A changed region whose unexplained mid-scale structure exceeds this share of the surrounding
 texture's RMS had something removed (an object, defects), not just its texture smoothed."""
@@ -247,16 +251,30 @@ class _Plan:
             return gaussian_blur(downsample(band, f), win)
 
         self.eo2 = energy(np.copyto(scratch, ho) or scratch, window)
-        self.ee2 = energy(cv2.subtract(ye, le, dst=scratch), window)
+        he = cv2.subtract(ye, le, dst=scratch)
+        lost2 = energy(cv2.subtract(ho, he), window)  # energy of what the high band lost
+        self.ee2 = energy(he, window)
         # the finer half of the band, where rebuilt texture is made: its energies set the amount
         fine = SYNTH_BAND * r
         for y, name, win in ((yo, "fine_o2", max(0.5, r / f)), (ye, "fine_e2", window)):
             band = cv2.subtract(y, gaussian_blur(y, fine, out=scratch), dst=scratch)
             setattr(self, name, energy(band, win))
         del scratch
-        self.changed = downsample(touched.astype(np.float32), f)
-        changed = self.changed > 0
         self.lo_cells, self.le_cells = downsample(lo, f), downsample(le, f)
+
+        # touched is not yet edited: a tool that re-encodes the whole frame changes every pixel
+        # a little. A cell counts as edited when its texture changed by more than EDIT_SHARE of
+        # the original's (and more than the noise floor) or its tone by more than an 8-bit level;
+        # elsewhere the edited image is kept exactly as it is.
+        share = downsample(touched.astype(np.float32), f)
+        material = lost2 > np.maximum(EDIT_SHARE**2 * self.eo2, floor2)
+        material |= np.abs(self.lo_cells - self.le_cells) > 1.0 / 255
+        if material.any():
+            grow = np.ones((3, 3), np.uint8)  # edits have soft edges: take the rim along
+            material = cv2.dilate(material.astype(np.uint8), grow) > 0
+        self.changed = np.where(material, share, 0).astype(np.float32)
+        changed = self.changed > 0
+        self.touched = touched & (upsample_nearest(changed, touched.shape))
 
         # what the edited image cannot explain: regress the original's detail band on the edited
         # one's, locally (a guided-filter fit: smoothing, retone and glare are all locally
@@ -549,6 +567,17 @@ class _Plan:
             "gain": self.gain,
             "classes": classes,
         }
+
+
+def upsample_nearest(cells: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A boolean analysis-grid map at full resolution (each cell covers its factor x factor px)."""
+    import cv2
+
+    h, w = shape[:2]
+    if cells.shape == (h, w):
+        return cells
+    big = cv2.resize(cells.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+    return big > 0
 
 
 def _upsample_box(
