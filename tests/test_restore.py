@@ -154,3 +154,17 @@ def test_bad_arguments_name_the_rule() -> None:
         regrain.restore(photo, photo[:64])
     with pytest.raises(ValueError, match="same channels"):
         regrain.restore(photo, np.repeat(photo, 3, axis=2))
+
+
+def test_reencoding_noise_alone_is_left_as_it_is() -> None:
+    """A tool that re-encodes the whole frame touches every pixel; only the real edit is worked."""
+    photo = _textured()
+    rng = np.random.default_rng(1)
+    noise = rng.uniform(-0.6 / 255, 0.6 / 255, photo.shape).astype(np.float32)
+    edited = np.clip(photo + noise, 0, 1)
+    edited[40:88, 40:88] = gaussian_blur(photo, 3.0)[40:88, 40:88]
+    out = regrain.restore(photo, edited).image
+    assert np.mean(photo != edited) > 0.99  # (nearly) every pixel touched
+    assert np.array_equal(out[:24], edited[:24])  # far from the edit: as the tool left it
+    inner = (slice(46, 82), slice(46, 82))
+    assert 0.85 < _high_rms(out, inner) / _high_rms(photo, inner) < 1.15
