@@ -56,6 +56,7 @@ __all__ = [
     "defect_band",
     "glare",
     "load_photo",
+    "reencoded",
     "replaced",
     "retone",
     "smooth",
@@ -518,3 +519,18 @@ def composite(photo: str = "astronaut", *, size: int = 512, seed: int = 0) -> Da
     for kind in ("smooth", "retone", "glare", "defect", "replaced"):
         _KINDS[kind](scene, spec.anchors[kind])
     return scene.finish("all", photo, spec.material)
+
+
+def reencoded(case: DamageCase, *, quality: int = 95) -> DamageCase:
+    """*case* as a tool delivers it when it exports the whole frame as JPEG (*quality*, 4:2:0):
+    every pixel of the edited image is touched a little, the edit itself is unchanged."""
+    import dataclasses
+
+    import cv2
+
+    rgb = case.edited if case.edited.shape[2] == 3 else np.repeat(case.edited, 3, axis=2)
+    levels = (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)[..., ::-1]
+    _, data = cv2.imencode(".jpg", levels, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1].astype(np.float32) / 255
+    edited = decoded[..., : case.edited.shape[2]].copy()
+    return dataclasses.replace(case, edited=edited)
