@@ -175,7 +175,6 @@ def restore(
     touched = _touched(original, edited)
     if weight is not None:
         touched &= weight[..., 0] > 0
-    out = edited.copy()
     factor = analysis_factor(edited.shape)
     grid_shape = downsample(np.zeros(edited.shape[:2], np.float32), factor).shape
     rows = np.flatnonzero(touched.any(axis=1))
@@ -184,7 +183,7 @@ def restore(
         maps = {k: empty for k in ("changed", "loss", "rebuild", "classes")}
         unchanged = dict.fromkeys(("plastic_before", "plastic_after"), 0.0)
         unchanged.update(energy_ratio_before=1.0, energy_ratio_after=1.0)
-        return RestoreResult(out, {**maps, "gain": empty + 1}, factor, unchanged)
+        return RestoreResult(edited.copy(), {**maps, "gain": empty + 1}, factor, unchanged)
     cols = np.flatnonzero(touched.any(axis=0))
 
     # work on the changed pixels' bounding box plus enough context to learn the texture around
@@ -195,6 +194,11 @@ def restore(
     x0 = max(0, cols[0] - margin) // factor * factor
     y1, x1 = min(h, rows[-1] + 1 + margin), min(w, cols[-1] + 1 + margin)
     box = (slice(y0, y1), slice(x0, x1))
+    out = np.empty_like(edited)  # outside the box: the edited image; inside: compose fills it
+    for outside in ((slice(0, y0), slice(None)), (slice(y1, h), slice(None))):
+        out[outside] = edited[outside]
+    for outside in ((slice(y0, y1), slice(0, x0)), (slice(y0, y1), slice(x1, w))):
+        out[outside] = edited[outside]
     plan = _Plan(original[box], edited[box], touched[box], spec, seed, factor)
     plan.compose(out[box], strength)
     figures = plan.figures(out[box], total_cells=int(np.prod(grid_shape)))
@@ -211,13 +215,21 @@ def restore(
 
 
 def _touched(original: np.ndarray, edited: np.ndarray) -> np.ndarray:
-    """Pixels where any channel differs at all (H, W) bool."""
+    """Pixels where any channel differs at all (H, W) bool; in strips, so that no full-size
+    temporary is needed."""
     import cv2
 
-    diff = cv2.absdiff(original, edited)
-    if diff.ndim == 3 and diff.shape[2] > 1:
-        diff = cv2.transform(diff, np.ones((1, diff.shape[2]), np.float32))
-    return diff.reshape(original.shape[:2]) > 0
+    h, w, channels = original.shape
+    touched = np.empty((h, w), bool)
+    ones = np.ones((1, channels), np.float32)
+    rows = max(1, (4 << 20) // max(1, w * channels))  # ~16 MB of float32 per strip
+    for top in range(0, h, rows):
+        strip = slice(top, top + rows)
+        diff = cv2.absdiff(original[strip], edited[strip])
+        if channels > 1:
+            diff = cv2.transform(diff, ones)
+        np.greater(diff.reshape(-1, w), 0, out=touched[strip])
+    return touched
 
 
 class _Plan:
@@ -335,7 +347,7 @@ class _Plan:
 
     # -- texture -----------------------------------------------------------------------------
     def compose(self, out: np.ndarray, strength: float) -> None:
-        """Write the result into *out* (a view of the edited image's crop) where touched.
+        """Write the result into *out* (the output's view of the crop; its content is ignored).
 
         Restored: edited low band + gain * original high band. Rebuilt zones cross-fade to
         edited + synthetic texture with energy-preserving weights.
@@ -350,12 +362,14 @@ class _Plan:
             high *= upsample(self.gain, high.shape)[..., None]
         if strength != 1.0:
             high *= np.float32(strength)
-        result = gaussian_blur(self.edited, r)  # the AI's tones
+        result = gaussian_blur(self.edited, r, out=out)  # the AI's tones, in place
         cv2.add(result, high, dst=result)
         if self.rebuild.any():
             self._rebuild_zones(result, high, coeffs, strength)
         np.clip(result, 0.0, 1.0, out=result)
-        cv2.copyTo(result, self.touched.view(np.uint8), out)  # untouched pixels stay as they are
+        # untouched pixels (and touched ones that were not edited) stay exactly as they were
+        keep = np.logical_not(self.touched).view(np.uint8)
+        cv2.copyTo(self.edited, keep, result)
 
     def _colour_coefficients(self, high: np.ndarray) -> np.ndarray:
         """How much of the luma texture each channel carries (regression over the crop)."""
