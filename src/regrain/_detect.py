@@ -31,16 +31,22 @@ ANALYSIS_PIXELS = 2_000_000
 """Maps of local statistics are computed on a grid of about this many cells (they are smooth)."""
 
 
-def luma(image: np.ndarray) -> np.ndarray:
-    """Luminosity (H, W) float32 of an (H, W, C) image with weights 0.3, 0.59, 0.11."""
+def luma(image: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+    """Luminosity (H, W) float32 of an (H, W, C) image with weights 0.3, 0.59, 0.11.
+
+    *out*, an (H, W) float32 buffer, receives it when given (no new full-size array).
+    """
     if image.shape[2] == 1:
-        return np.ascontiguousarray(image[..., 0])
+        if out is None:
+            return np.ascontiguousarray(image[..., 0])
+        np.copyto(out, image[..., 0])
+        return out
     import cv2
 
     weights = np.array([LUMA_WEIGHTS], dtype=np.float32)
     # OpenCV takes a crop's strided rows as they are: no copy of a 24 MP frame
     pixels = image if image.shape[2] == 3 else np.ascontiguousarray(image[..., :3])
-    return cv2.transform(pixels, weights)
+    return cv2.transform(pixels, weights, dst=out)
 
 
 def analysis_factor(shape: tuple[int, ...]) -> int:

@@ -250,35 +250,38 @@ class _Plan:
         self.spec, self.seed = spec, seed
         self.factor = f = factor
         r = spec.radius
+        # full-resolution planes: five buffers, reused (fresh memory is slow to fault in here)
         yo, ye = luma(original), luma(edited)
-        lo, le = gaussian_blur(yo, r), gaussian_blur(ye, r)
-        self.ho = ho = cv2.subtract(yo, lo)  # the original's luma high band
+        low = gaussian_blur(yo, r)
+        self.ho = ho = cv2.subtract(yo, low)  # the original's luma high band
+        self.lo_cells = downsample(low, f)
+        gaussian_blur(ye, r, out=low)
+        self.le_cells = downsample(low, f)
+        he = cv2.subtract(ye, low, dst=low)  # the edited image's high band
+        spare = cv2.subtract(ho, he)  # what the high band lost
         floor2 = np.float32(NOISE_FLOOR**2)
         window = max(1.0, 2.0 * r / f)
-        scratch = np.empty_like(yo)  # full-resolution temporaries reuse one buffer
 
         def energy(band: np.ndarray, win: float) -> np.ndarray:
             """Local mean square of a band on the analysis grid (band is overwritten)."""
             cv2.multiply(band, band, dst=band)
             return gaussian_blur(downsample(band, f), win)
 
-        self.eo2 = energy(np.copyto(scratch, ho) or scratch, window)
-        he = cv2.subtract(ye, le, dst=scratch)
-        lost2 = energy(cv2.subtract(ho, he), window)  # energy of what the high band lost
+        lost2 = energy(spare, window)
         self.ee2 = energy(he, window)
+        self.eo2 = energy(np.copyto(low, ho) or low, window)
         # the finer half of the band, where rebuilt texture is made: its energies set the amount
         fine = SYNTH_BAND * r
         for y, name, win in ((yo, "fine_o2", max(0.5, r / f)), (ye, "fine_e2", window)):
-            band = cv2.subtract(y, gaussian_blur(y, fine, out=scratch), dst=scratch)
+            band = cv2.subtract(y, gaussian_blur(y, fine, out=low), dst=low)
             setattr(self, name, energy(band, win))
-        del scratch
-        self.lo_cells, self.le_cells = downsample(lo, f), downsample(le, f)
+        self._spare = (low, spare)  # reused by the figures, after compose
 
         # touched is not yet edited: a tool that re-encodes the whole frame changes every pixel
         # a little. A cell counts as edited when its texture changed by more than EDIT_SHARE of
         # the original's (and more than the noise floor) or its tone by more than an 8-bit level;
         # elsewhere the edited image is kept exactly as it is.
-        share = downsample(touched.astype(np.float32), f)
+        share = _share(touched, f, self.lo_cells.shape)
         material = lost2 > np.maximum(EDIT_SHARE**2 * self.eo2, floor2)
         material |= np.abs(self.lo_cells - self.le_cells) > 1.0 / 255
         if material.any():
@@ -551,10 +554,14 @@ class _Plan:
 
     def figures(self, result: np.ndarray, *, total_cells: int) -> dict[str, float]:
         """Texture figures before and after, from the energies already measured (cheap)."""
+        import cv2
+
         r, f = self.spec.radius, self.factor
-        yr = luma(result)
-        hr = yr - gaussian_blur(yr, r)
-        er2 = gaussian_blur(downsample(hr * hr, f), max(1.0, 2.0 * r / f))
+        yr, hr = self._spare
+        luma(result, out=yr)
+        cv2.subtract(yr, gaussian_blur(yr, r, out=hr), dst=hr)
+        cv2.multiply(hr, hr, dst=hr)
+        er2 = gaussian_blur(downsample(hr, f), max(1.0, 2.0 * r / f))
         changed = self.changed > 0
         textured = changed & (self.eo2 > NOISE_FLOOR**2)
         out = {}
@@ -592,6 +599,16 @@ def upsample_nearest(cells: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         return cells
     big = cv2.resize(cells.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
     return big > 0
+
+
+def _share(mask: np.ndarray, factor: int, shape: tuple[int, ...]) -> np.ndarray:
+    """The share of each factor x factor cell that *mask* covers, on a grid of *shape*."""
+    gh, gw = shape[:2]
+    if factor == 1:
+        return mask[:gh, :gw].astype(np.float32)
+    cells = mask[: gh * factor, : gw * factor].reshape(gh, factor, gw, factor)
+    counts = cells.sum(axis=(1, 3), dtype=np.uint16)
+    return counts.astype(np.float32) / np.float32(factor * factor)
 
 
 def _upsample_box(
@@ -797,8 +814,12 @@ def restore_file(
 
     start = time.perf_counter()
     io.check_output_path(output, [original, edited])
-    orig, _ = io.read_image(original, max_pixels=max_pixels)
-    edit, info = io.read_image(edited, max_pixels=max_pixels)
+    # both files at once: decoding and the float conversion release the GIL
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        reading = [pool.submit(io.read_image, p, max_pixels=max_pixels) for p in (original, edited)]
+        (orig, _), (edit, info) = (job.result() for job in reading)
     if orig.shape[:2] != edit.shape[:2]:
         raise io.ImageFileError(
             edited,
