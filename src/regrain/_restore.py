@@ -269,8 +269,9 @@ class _Plan:
 
         lost2 = energy(spare, window)
         self.ee2 = energy(he, window)
-        self.eo2 = energy(np.copyto(low, ho) or low, window)
-        # the finer half of the band, where rebuilt texture is made: its energies set the amount
+        np.copyto(low, ho)
+        self.eo2 = energy(low, window)
+        # the finer part of the band, where rebuilt texture is made: its energies set the amount
         fine = SYNTH_BAND * r
         for y, name, win in ((yo, "fine_o2", max(0.5, r / f)), (ye, "fine_e2", window)):
             band = cv2.subtract(y, gaussian_blur(y, fine, out=low), dst=low)
@@ -296,31 +297,27 @@ class _Plan:
         # affine). Lost fine texture leaves little residue at mid scales, where the AI keeps what
         # it keeps (an eye it softened is still there); a blemish, speck, scratch, highlight or
         # object it removed is missing at every scale and leaves its whole self.
-        half = f  # detection runs on the analysis grid: at 24 MP a defect spans many cells
-        yo_h, ye_h = downsample(yo, half), downsample(ye, half)
+        # detection runs on the analysis grid: at 24 MP a defect still spans several cells
         grid = self.changed.shape
-        mid, _ = _unexplained(yo_h, ye_h, r / half, DEFECT_MID * r / half)
-        fine, _ = _unexplained(yo_h, ye_h, r / half, 0.0)
+        yo_g, ye_g = _to_grid(yo, f, grid), _to_grid(ye, f, grid)
+        mid, _ = _unexplained(yo_g, ye_g, r / f, DEFECT_MID * r / f)
+        fine, _ = _unexplained(yo_g, ye_g, r / f, 0.0)
 
         # 1. per changed region: a removal when the unexplained mid-scale structure is strong
         #    against the texture of the untouched surroundings; then all of it is rebuilt
-        mid2 = _to_grid(mid * mid, f // half, grid)
-        ho2 = downsample(ho * ho, f)
-        removal = _removal_regions(changed, mid2, ho2, r / f)
+        ho2 = downsample(cv2.multiply(ho, ho, dst=spare), f)
+        removal = _removal_regions(changed, mid * mid, ho2, r / f)
 
         # 2. per pixel: defects that stand far out of the texture around them (a blemish or a
         #    speck inside a region that was otherwise only smoothed); the yardstick is the
         #    original's own band, a tile median that a defect under half a tile cannot move
         block = max(4, round(12 * r / f))
-        reference = np.ones(grid, bool)
-        soften = max(0.7, r / (3 * half))
-        texture = _to_grid(
-            np.abs(gaussian_blur(yo_h - gaussian_blur(yo_h, r / half), soften)), f // half, grid
-        )
-        level = _fill_from_nearest(_tile_quantile(texture, block, reference), grid) / 0.6745
-        level = np.maximum(level, NOISE_FLOOR)
-        z_mid = _max_pool(np.abs(gaussian_blur(mid, soften)), f // half, grid) / level
-        z_fine = _max_pool(np.abs(gaussian_blur(fine, soften)), f // half, grid) / level
+        soften = max(0.7, r / (3 * f))
+        texture = np.abs(gaussian_blur(yo_g - gaussian_blur(yo_g, r / f), soften))
+        level = _tile_quantile(texture, block, np.ones(grid, bool))
+        level = np.maximum(_fill_from_nearest(level, grid) / 0.6745, NOISE_FLOOR)
+        z_mid = np.abs(gaussian_blur(mid, soften)) / level
+        z_fine = np.abs(gaussian_blur(fine, soften)) / level
         strong = (z_fine > FINE_SIGMAS) | (z_mid > REBUILD_SIGMAS)
         defects = _hysteresis(strong, z_mid > REBUILD_SIGMAS / 2)
         rebuild = (removal | defects) & changed
@@ -667,20 +664,6 @@ def _hysteresis(strong: np.ndarray, weak: np.ndarray) -> np.ndarray:
     keep[np.unique(labels[strong])] = True
     keep[0] = False
     return keep[labels]
-
-
-def _max_pool(plane: np.ndarray, factor: int, shape: tuple[int, ...]) -> np.ndarray:
-    """Largest value of each factor x factor cell, on a grid of *shape*: a one-pixel scratch
-    survives the analysis grid."""
-    import cv2
-
-    if factor > 1:
-        plane = cv2.dilate(plane, np.ones((factor, factor), np.uint8))
-        plane = np.ascontiguousarray(plane[factor // 2 :: factor, factor // 2 :: factor])
-    out = np.zeros(shape[:2], np.float32)
-    h, w = min(shape[0], plane.shape[0]), min(shape[1], plane.shape[1])
-    out[:h, :w] = plane[:h, :w]
-    return out
 
 
 def _to_grid(plane: np.ndarray, factor: int, shape: tuple[int, ...]) -> np.ndarray:
