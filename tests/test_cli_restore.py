@@ -130,3 +130,17 @@ def test_output_over_an_input_is_refused(pair):
     assert result.exit_code == 2
     assert "input" in result.output
     assert edited.read_bytes() == before
+
+
+def test_gray_against_rgb_names_both_kinds(pair, tmp_path):
+    original, _, case = pair
+    gray = io.write_image(
+        tmp_path / "gray_ai.tif", case.edited.mean(axis=2, keepdims=True), io.ImageInfo(bits=16)
+    )
+    result = runner.invoke(
+        app, ["restore", str(original), str(gray), "-o", str(tmp_path / "x.tif")]
+    )
+    assert result.exit_code == 2
+    assert "edited image is grayscale but the original" in result.output
+    assert "is RGB; convert one to match" in result.output
+    assert not (tmp_path / "x.tif").exists()

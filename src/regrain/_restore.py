@@ -810,8 +810,11 @@ def restore_file(
             f"{original} is {orig.shape[1]}x{orig.shape[0]} px",
         )
     if orig.shape[2] != edit.shape[2]:
+        kinds = {1: "grayscale", 3: "RGB"}
         raise io.ImageFileError(
-            edited, f"edited image has {edit.shape[2]} channels, the original {orig.shape[2]}"
+            edited,
+            f"edited image is {kinds.get(edit.shape[2], edit.shape[2])} but the original "
+            f"{original} is {kinds.get(orig.shape[2], orig.shape[2])}; convert one to match",
         )
     m = io.read_mask(mask, edit.shape, max_pixels=max_pixels) if mask is not None else None
     result = restore(orig, edit, mask=m, material=material, seed=seed)
