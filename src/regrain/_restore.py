@@ -8,13 +8,13 @@ region by region, from the pair itself:
   the original's own high band goes back, amplified where veiling glare had washed it out (gain
   ``(1 - low_edited) / (1 - low_original)``, the inverse of the glare's contrast loss);
 * **rebuilt** -- the original's high band there is not texture but the thing the AI removed (a
-  blemish, a scratch, dust, a highlight, an object): it is detected as high- or mid-band difference
-  energy far above what the surrounding clean texture carries, or as low-band structure that no
-  local tone curve maps onto the edited image. There regrain synthesises new texture: Gaussian
-  noise shaped by the power spectrum of the clean texture around the region (random-phase / spot-
-  noise synthesis after Galerne, Gousseau and Morel, 2011), scaled by the surroundings' brightness-
-  to-amplitude curve (the film-grain model of AV1, Norkin and Birkbeck 2018), on top of what the AI
-  left;
+  blemish, a scratch, dust, a highlight, an object): it is what no local affine map of the edited
+  image's detail explains -- over a whole changed region, stronger than the untouched
+  surroundings' texture (a removal), or at a pixel, a robust outlier of the texture around it (a
+  defect inside a smoothed area). There regrain synthesises new texture: Gaussian noise shaped by
+  the power spectrum of the clean texture around the region (random-phase / spot-noise synthesis
+  after Galerne, Gousseau and Morel, 2011), as strong as the nearest clean texture and never much
+  stronger than the original's own quiet level there, on top of what the AI left;
 * **smooth** -- where the original had no texture (bokeh, backdrops, clipped highlights) there is
   nothing to restore or to imitate, so nothing is added.
 
