@@ -271,12 +271,7 @@ class _Plan:
         self.ee2 = energy(he, window)
         np.copyto(low, ho)
         self.eo2 = energy(low, window)
-        # the finer part of the band, where rebuilt texture is made: its energies set the amount
-        fine = SYNTH_BAND * r
-        for y, name, win in ((yo, "fine_o2", max(0.5, r / f)), (ye, "fine_e2", window)):
-            band = cv2.subtract(y, gaussian_blur(y, fine, out=low), dst=low)
-            setattr(self, name, energy(band, win))
-        self._spare = (low, spare)  # reused by the figures, after compose
+        self._spare = (low, spare)  # reused below and by the figures, after compose
 
         # touched is not yet edited: a tool that re-encodes the whole frame changes every pixel
         # a little. A cell counts as edited when its texture changed by more than EDIT_SHARE of
@@ -327,6 +322,13 @@ class _Plan:
             rebuild = cv2.dilate(rebuild.astype(np.uint8), kernel) > 0
             rebuild = _fill_holes(rebuild) & (gaussian_blur(self.changed, grow) > 0)
         self.rebuild = rebuild
+        if rebuild.any():
+            # the finer part of the band, where rebuilt texture is made: its energies set the
+            # amount (only needed when something is rebuilt)
+            fine = SYNTH_BAND * r
+            for y, name, win in ((yo, "fine_o2", max(0.5, r / f)), (ye, "fine_e2", window)):
+                band = cv2.subtract(y, gaussian_blur(y, fine, out=low), dst=low)
+                setattr(self, name, energy(band, win))
         self._expected_energy = None
         # a defect's faint halo still taints the texture right around it: learn from beyond it
         halo = max(1, round(r / f))
