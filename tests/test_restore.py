@@ -168,3 +168,36 @@ def test_reencoding_noise_alone_is_left_as_it_is() -> None:
     assert np.array_equal(out[:24], edited[:24])  # far from the edit: as the tool left it
     inner = (slice(46, 82), slice(46, 82))
     assert 0.85 < _high_rms(out, inner) / _high_rms(photo, inner) < 1.15
+
+
+def _anisotropy(high: np.ndarray) -> float:
+    """Energy of vertical over horizontal differences: > 1 when streaks run horizontally."""
+    dy = np.diff(high, axis=0)
+    dx = np.diff(high, axis=1)
+    return float((dy * dy).mean() / (dx * dx).mean())
+
+
+@pytest.mark.parametrize(("material", "directional"), [("metal", True), ("skin", False)])
+def test_rebuilt_texture_keeps_the_grain_direction_of_metal_not_of_skin(material, directional):
+    """Brushed metal: horizontal streaks; a removed object is rebuilt with the same streaks
+    (metal) or without a direction (skin: pores have none)."""
+    rng = np.random.default_rng(5)
+    import cv2
+
+    noise = rng.standard_normal((160, 160)).astype(np.float32)
+    streaks = cv2.GaussianBlur(noise, (0, 0), sigmaX=4, sigmaY=0.6)
+    photo = (0.5 + 0.04 * streaks / streaks.std())[..., None].astype(np.float32)
+    original = photo.copy()
+    original[60:100, 60:100] = 0.15  # a dark object on the metal
+    edited = photo.copy()
+    edited[56:104, 56:104] = 0.5  # the AI removed it and left plastic
+    out = regrain.restore(original, edited, material=material).image
+    inside = (slice(64, 96), slice(64, 96))
+    high = (out - gaussian_blur(out, 3.0))[..., 0][inside]
+    around = (photo - gaussian_blur(photo, 3.0))[..., 0][:40, :]
+    assert _anisotropy(around) > 3  # the test surface really is brushed
+    assert np.sqrt((high**2).mean()) > 0.3 * np.sqrt((around**2).mean())  # texture came back
+    if directional:
+        assert _anisotropy(high) > 2
+    else:
+        assert 0.5 < _anisotropy(high) < 2
