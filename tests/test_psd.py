@@ -195,6 +195,7 @@ def test_a_failed_write_leaves_no_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(_psd, "_write_merged", broken)
     layers, _, _ = _stack(_photo(), 16)
-    with pytest.raises(OSError, match="disk full"):
+    # a failing disk is the user's problem, told in one line naming the file
+    with pytest.raises(ImageFileError, match=r"x\.psd: cannot write \(disk full\)"):
         write_psd_stack(tmp_path / "x.psd", layers)
     assert list(tmp_path.iterdir()) == []

@@ -28,7 +28,6 @@ import json
 import logging
 import os
 import signal
-import tempfile
 import threading
 import time
 import traceback
@@ -884,19 +883,8 @@ def _write_summary(summary: BatchSummary) -> None:
     _atomic_text(summary.csv_path, buffer.getvalue())
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _atomic_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a summary is not
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from regrain.io import atomic_output
+
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8", newline="")

@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import re
 import struct
-import tempfile
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -157,22 +156,15 @@ def write_psd_stack(
         merged = _levels(_broadcast(composite, channels), top, bits, scratch)
     del scratch
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part.psd", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w+b") as fp:
-            _write_header(fp, channels, height, width, bits)
-            fp.write(struct.pack(">I", 0))  # colour mode data: none for RGB/Grayscale
-            _write_resources(fp, icc=icc, xmp=xmp, dpi=dpi)
-            _write_layer_section(fp, layers, stored, bits, compression)
-            merged_rle = compression == "rle" or (compression != "raw" and bits == 8)
-            _write_merged(fp, merged, bits, _RLE if merged_rle else _RAW)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it private; give it a normal file's mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from regrain.io import atomic_output
+
+    with atomic_output(path) as tmp, open(tmp, "w+b") as fp:
+        _write_header(fp, channels, height, width, bits)
+        fp.write(struct.pack(">I", 0))  # colour mode data: none for RGB/Grayscale
+        _write_resources(fp, icc=icc, xmp=xmp, dpi=dpi)
+        _write_layer_section(fp, layers, stored, bits, compression)
+        merged_rle = compression == "rle" or (compression != "raw" and bits == 8)
+        _write_merged(fp, merged, bits, _RLE if merged_rle else _RAW)
     return path
 
 

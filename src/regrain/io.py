@@ -38,6 +38,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "WRITE_FORMATS",
     "ImageInfo",
+    "atomic_output",
     "check_output_path",
     "read_image",
     "read_mask",
@@ -700,7 +701,7 @@ def write_image(
     if not 1 <= int(quality) <= 100:
         raise ParameterError(f"quality must be between 1 and 100; got {quality}.")
     writer = {"tiff": _write_tiff, "png": _write_png, "jpeg": _write_jpeg}[fmt]
-    with _quiet(), _atomic(path) as tmp:
+    with _quiet(), atomic_output(path) as tmp:
         writer(tmp, image, alpha, info, bits, int(quality))
     return path
 
@@ -733,10 +734,12 @@ def _output_bits(fmt: str, bits: int | None, source_bits: int) -> int:
     return bits or source_bits
 
 
-class _atomic:
+class atomic_output:
     """Context manager yielding a temporary path beside *path*, renamed onto it on success.
 
-    The temporary file is removed on any failure, KeyboardInterrupt included.
+    The temporary file (``.<name>.<random>.part``, mode as the umask says) is removed on any
+    failure, KeyboardInterrupt included, so an interrupted write never leaves half a file; an
+    OSError becomes an :class:`ImageFileError` naming *path*. Every writer in regrain uses it.
     """
 
     def __init__(self, path: Path) -> None:
