@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from regrain._checks import check_image, check_range, check_same_size
+from regrain._checks import check_image, check_layer, check_range
 from regrain._filters import gaussian_blur
 from regrain.errors import ParameterError
 
@@ -166,11 +166,7 @@ def merge(low: np.ndarray, high: np.ndarray, *, out: np.ndarray | None = None) -
     """
     check_image(low, "low")
     check_image(high, "high")
-    check_same_size(low, high, ("low", "high"))
-    if high.shape[2] not in (1, low.shape[2]):
-        raise ParameterError(
-            f"high must have 1 channel or as many as low ({low.shape[2]}); got {high.shape[2]}."
-        )
+    check_layer(low, high, ("low", "high"))
     if out is None:
         out = np.empty(low.shape, np.float32)
     np.multiply(high, np.float32(2.0), out=out)
@@ -263,12 +259,7 @@ def merge_scales(
     out = np.array(residual, dtype=np.float32, copy=True)
     for k, h in enumerate(details, start=1):
         check_image(h, f"detail {k}")
-        check_same_size(residual, h, ("residual", f"detail {k}"))
-        if h.shape[2] not in (1, out.shape[2]):
-            raise ParameterError(
-                f"detail {k} must have 1 channel or as many as the residual ({out.shape[2]}); "
-                f"got {h.shape[2]}."
-            )
+        check_layer(residual, h, ("residual", f"detail {k}"), base_phrase="the residual")
         out += h
         out += h
         out -= np.float32(1.0)

@@ -20,7 +20,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from regrain._checks import as_mask, check_choice, check_image, check_range, check_same_size
+from regrain._checks import (
+    as_mask,
+    check_choice,
+    check_image,
+    check_layer,
+    check_range,
+)
 from regrain.errors import ParameterError
 
 __all__ = ["BLEND_MODES", "blend", "luminosity_blend"]
@@ -243,12 +249,7 @@ def blend(
     fn = BLEND_MODES[check_choice(mode, BLEND_MODES, "mode")]
     check_image(base, "base")
     check_image(layer, "layer")
-    check_same_size(base, layer, ("base", "layer"))
-    if layer.shape[2] not in (1, base.shape[2]):
-        raise ParameterError(
-            f"layer must have 1 channel or as many as the base ({base.shape[2]}); "
-            f"got {layer.shape[2]}."
-        )
+    check_layer(base, layer, ("base", "layer"), base_phrase="the base")
     if mode in _NON_SEPARABLE and base.shape[2] not in (1, 3):
         raise ParameterError(
             f"mode {mode!r} needs a gray or RGB base; got {base.shape[2]} channels."

@@ -64,6 +64,18 @@ def check_same_size(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> Non
         )
 
 
+def check_layer(
+    base: np.ndarray, layer: np.ndarray, names: tuple[str, str], *, base_phrase: str | None = None
+) -> None:
+    """A layer over a base: the same pixels, and 1 channel or as many as the base has."""
+    check_same_size(base, layer, names)
+    if layer.shape[2] not in (1, base.shape[2]):
+        raise ParameterError(
+            f"{names[1]} must have 1 channel or as many as {base_phrase or names[0]} "
+            f"({base.shape[2]}); got {layer.shape[2]}."
+        )
+
+
 def as_mask(mask: np.ndarray | None, image: np.ndarray, name: str = "mask") -> np.ndarray | None:
     """Return *mask* as float32 (H, W, 1) in [0, 1] matching *image*, or None.
 
