@@ -142,50 +142,55 @@ def inspect(
     check_same_size(original, edited, ("original", "edited"))
     weight = as_mask(mask, edited)
     factor = analysis_factor(original.shape)
-    yo, ye = luma(original), luma(edited)
-    touched = np.not_equal(original, edited).any(axis=2).astype(np.float32)
-    # a cell counts as changed when most of its pixels differ at all
-    changed = downsample(touched, factor) >= 0.5
-    inside = np.ones_like(changed) if weight is None else downsample(weight[..., 0], factor) > 0.5
-    changed &= inside
-
-    eo_total = np.zeros(changed.shape, np.float32)
-    ee_total = np.zeros(changed.shape, np.float32)
-    ratios: dict[str, float] = {}
+    touched = touched_pixels(original, edited)
+    grid = downsample(np.zeros(original.shape[:2], np.float32), factor).shape
+    inside = np.ones(grid, bool) if weight is None else downsample(weight[..., 0], factor) > 0.5
+    loss = np.zeros(grid, np.float32)
+    changed = np.zeros(grid, bool)
+    ratios = {}
     lower = 0.0
-    for radius, bo, be in zip(scales, _bands(yo, scales), _bands(ye, scales), strict=True):
-        eo = downsample(bo * bo, factor)
-        ee = downsample(be * be, factor)
-        # the ratio sums the raw energies of the changed cells; the map smooths them locally
-        sum_o = float(eo[changed].sum())
-        ratios[f"{lower:g}-{radius:g}px"] = (
-            float(np.sqrt(ee[changed].sum() / sum_o)) if sum_o > 0 else 1.0
-        )
-        win = max(1.0, 2.0 * radius / factor)
-        eo_total += gaussian_blur(eo, win)
-        ee_total += gaussian_blur(ee, win)
+    for radius in scales:
+        ratios[f"{lower:g}-{radius:g}px"] = 1.0
         lower = radius
 
-    floor = (0.25 / 255.0) ** 2
-    textured = eo_total > floor
-    ratio = np.sqrt(ee_total / np.maximum(eo_total, floor))
-    loss = np.where(textured & changed, np.clip(1.0 - ratio, 0.0, 1.0), 0.0).astype(np.float32)
+    rows = np.flatnonzero(touched.any(axis=1))
+    if rows.size:
+        # only the changed pixels' box (and the reach of the widest band) needs measuring
+        cols = np.flatnonzero(touched.any(axis=0))
+        reach = int(np.ceil(16 * max(scales)))
+        h, w = touched.shape
+        y0 = max(0, rows[0] - reach) // factor * factor
+        x0 = max(0, cols[0] - reach) // factor * factor
+        y1, x1 = min(h, rows[-1] + 1 + reach), min(w, cols[-1] + 1 + reach)
+        box = (slice(y0, y1), slice(x0, x1))
+        cells = (slice(y0 // factor, None), slice(x0 // factor, None))
+        part = _measure(original[box], edited[box], touched[box], factor, scales)
+        ph, pw = part["changed"].shape
+        ph, pw = min(ph, grid[0] - y0 // factor), min(pw, grid[1] - x0 // factor)
+        here = (
+            slice(cells[0].start, cells[0].start + ph),
+            slice(cells[1].start, cells[1].start + pw),
+        )
+        changed[here] = part["changed"][:ph, :pw] & inside[here]
+        loss[here] = np.where(changed[here], part["loss"][:ph, :pw], 0.0)
+        ratios = part["ratios"](changed[here])
+
     plastic = loss >= PLASTIC_LOSS
     plastic_share = float(plastic.sum()) / max(1, int(inside.sum()))
-
     regions = []
     closed = cv2.morphologyEx(plastic.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
-    for label in range(1, count):
-        x, y, w, h, n = (int(v) for v in stats[label])
-        mean_loss = float(loss[labels == label].mean())
-        regions.append(
-            {
-                "box": [x * factor, y * factor, w * factor, h * factor],
-                "area_px": n * factor * factor,
-                "mean_loss": round(mean_loss, 3),
-            }
-        )
+    if count > 1:
+        sums = np.bincount(labels.ravel(), loss.ravel(), minlength=count)
+        for label in range(1, count):
+            x, y, w, h, n = (int(v) for v in stats[label])
+            regions.append(
+                {
+                    "box": [x * factor, y * factor, w * factor, h * factor],
+                    "area_px": n * factor * factor,
+                    "mean_loss": round(float(sums[label] / n), 3),
+                }
+            )
     regions.sort(key=lambda r: r["area_px"] * r["mean_loss"], reverse=True)
     return TextureReport(
         loss=loss,
@@ -195,6 +200,64 @@ def inspect(
         energy_ratio=ratios,
         regions=regions[:max_regions],
     )
+
+
+def _measure(
+    original: np.ndarray,
+    edited: np.ndarray,
+    touched: np.ndarray,
+    factor: int,
+    scales: tuple[float, ...],
+) -> dict:
+    """Band energies of one crop: its changed cells, its loss map, and a function giving the
+    per-band energy ratios over a set of changed cells."""
+    yo, ye = luma(original), luma(edited)
+    # a cell counts as changed when most of its pixels differ at all
+    changed = downsample(touched.astype(np.float32), factor) >= 0.5
+    eo_total = np.zeros(changed.shape, np.float32)
+    ee_total = np.zeros(changed.shape, np.float32)
+    raw = []
+    lower = 0.0
+    for radius, bo, be in zip(scales, _bands(yo, scales), _bands(ye, scales), strict=True):
+        eo = downsample(bo * bo, factor)
+        ee = downsample(be * be, factor)
+        raw.append((f"{lower:g}-{radius:g}px", eo, ee))  # ratios sum the raw energies
+        win = max(1.0, 2.0 * radius / factor)  # the map smooths them locally
+        eo_total += gaussian_blur(eo, win)
+        ee_total += gaussian_blur(ee, win)
+        lower = radius
+
+    def ratios(cells: np.ndarray) -> dict[str, float]:
+        out = {}
+        for name, eo, ee in raw:
+            total = float(eo[: cells.shape[0], : cells.shape[1]][cells].sum())
+            kept = float(ee[: cells.shape[0], : cells.shape[1]][cells].sum())
+            out[name] = float(np.sqrt(kept / total)) if total > 0 else 1.0
+        return out
+
+    floor = (0.25 / 255.0) ** 2
+    textured = eo_total > floor
+    ratio = np.sqrt(ee_total / np.maximum(eo_total, floor))
+    loss = np.where(textured, np.clip(1.0 - ratio, 0.0, 1.0), 0.0).astype(np.float32)
+    return {"changed": changed, "loss": loss, "ratios": ratios}
+
+
+def touched_pixels(original: np.ndarray, edited: np.ndarray) -> np.ndarray:
+    """Pixels where any channel differs at all, (H, W) bool; in strips, so that no full-size
+    temporary is needed."""
+    import cv2
+
+    h, w, channels = original.shape
+    touched = np.empty((h, w), bool)
+    ones = np.ones((1, channels), np.float32)
+    rows = max(1, (4 << 20) // max(1, w * channels))  # ~16 MB of float32 per strip
+    for top in range(0, h, rows):
+        strip = slice(top, top + rows)
+        diff = cv2.absdiff(original[strip], edited[strip])
+        if channels > 1:
+            diff = cv2.transform(diff, ones)
+        np.greater(diff.reshape(-1, w), 0, out=touched[strip])
+    return touched
 
 
 def render_loss_map(edited: np.ndarray, report: TextureReport) -> np.ndarray:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from regrain._checks import as_mask, check_choice, check_image, check_range, check_same_size
-from regrain._detect import analysis_factor, downsample, luma, upsample
+from regrain._detect import analysis_factor, downsample, luma, touched_pixels, upsample
 from regrain._filters import gaussian_blur
 from regrain.errors import ParameterError
 from regrain.io import DEFAULT_MAX_PIXELS
@@ -172,7 +172,7 @@ def restore(
     strength = check_range(strength, "strength", low=0.0, high=4.0)
     weight = as_mask(mask, edited)
 
-    touched = _touched(original, edited)
+    touched = touched_pixels(original, edited)
     if weight is not None:
         touched &= weight[..., 0] > 0
     factor = analysis_factor(edited.shape)
@@ -212,24 +212,6 @@ def restore(
         canvas[cy : cy + ph, cx : cx + pw] = plane[:ph, :pw]
         full_maps[name] = canvas
     return RestoreResult(out, full_maps, factor, figures)
-
-
-def _touched(original: np.ndarray, edited: np.ndarray) -> np.ndarray:
-    """Pixels where any channel differs at all (H, W) bool; in strips, so that no full-size
-    temporary is needed."""
-    import cv2
-
-    h, w, channels = original.shape
-    touched = np.empty((h, w), bool)
-    ones = np.ones((1, channels), np.float32)
-    rows = max(1, (4 << 20) // max(1, w * channels))  # ~16 MB of float32 per strip
-    for top in range(0, h, rows):
-        strip = slice(top, top + rows)
-        diff = cv2.absdiff(original[strip], edited[strip])
-        if channels > 1:
-            diff = cv2.transform(diff, ones)
-        np.greater(diff.reshape(-1, w), 0, out=touched[strip])
-    return touched
 
 
 class _Plan:
