@@ -759,6 +759,38 @@ def _radial_average(power: np.ndarray) -> np.ndarray:
     return (sums / nums)[ring].astype(np.float32)
 
 
+def read_pair(
+    original: str | os.PathLike[str],
+    edited: str | os.PathLike[str],
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+):
+    """Read an (original, edited) pair as float32 images that cover the same pixels in the same
+    colour kind; return ``(original, edited, edited's ImageInfo)``. Both files are read at once
+    (decoding and the float conversion release the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from regrain import io
+
+    with ThreadPoolExecutor(2) as pool:
+        reading = [pool.submit(io.read_image, p, max_pixels=max_pixels) for p in (original, edited)]
+        (orig, _), (edit, info) = (job.result() for job in reading)
+    if orig.shape[:2] != edit.shape[:2]:
+        raise io.ImageFileError(
+            edited,
+            f"edited image is {edit.shape[1]}x{edit.shape[0]} px but the original "
+            f"{original} is {orig.shape[1]}x{orig.shape[0]} px",
+        )
+    if orig.shape[2] != edit.shape[2]:
+        kinds = {1: "grayscale", 3: "RGB"}
+        raise io.ImageFileError(
+            edited,
+            f"edited image is {kinds.get(edit.shape[2], edit.shape[2])} but the original "
+            f"{original} is {kinds.get(orig.shape[2], orig.shape[2])}; convert one to match",
+        )
+    return orig, edit, info
+
+
 def restore_file(
     original: str | os.PathLike[str],
     edited: str | os.PathLike[str],
@@ -781,25 +813,7 @@ def restore_file(
 
     start = time.perf_counter()
     io.check_output_path(output, [original, edited])
-    # both files at once: decoding and the float conversion release the GIL
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(2) as pool:
-        reading = [pool.submit(io.read_image, p, max_pixels=max_pixels) for p in (original, edited)]
-        (orig, _), (edit, info) = (job.result() for job in reading)
-    if orig.shape[:2] != edit.shape[:2]:
-        raise io.ImageFileError(
-            edited,
-            f"edited image is {edit.shape[1]}x{edit.shape[0]} px but the original "
-            f"{original} is {orig.shape[1]}x{orig.shape[0]} px",
-        )
-    if orig.shape[2] != edit.shape[2]:
-        kinds = {1: "grayscale", 3: "RGB"}
-        raise io.ImageFileError(
-            edited,
-            f"edited image is {kinds.get(edit.shape[2], edit.shape[2])} but the original "
-            f"{original} is {kinds.get(orig.shape[2], orig.shape[2])}; convert one to match",
-        )
+    orig, edit, info = read_pair(original, edited, max_pixels=max_pixels)
     m = io.read_mask(mask, edit.shape, max_pixels=max_pixels) if mask is not None else None
     result = restore(orig, edit, mask=m, material=material, seed=seed)
     if maps_dir is not None:  # first: an existing output means the pair is finished

@@ -111,18 +111,12 @@ def inspect(
         from regrain import io
         from regrain._detect import inspect as measure
         from regrain._detect import render_loss_map
+        from regrain._restore import read_pair
 
         if output is not None:
             io.check_output_path(output, [original, edited])
         limit = max_pixels(max_megapixels)
-        orig, _ = io.read_image(original, max_pixels=limit)
-        edit, info = io.read_image(edited, max_pixels=limit)
-        if orig.shape[:2] != edit.shape[:2]:
-            raise io.ImageFileError(
-                edited,
-                f"edited image is {edit.shape[1]}x{edit.shape[0]} px but the original is "
-                f"{orig.shape[1]}x{orig.shape[0]} px",
-            )
+        orig, edit, info = read_pair(original, edited, max_pixels=limit)
         m = io.read_mask(mask, edit.shape, max_pixels=limit) if mask is not None else None
         report = measure(orig, edit, mask=m)
         if output is not None:
