@@ -72,10 +72,10 @@ def main() -> int:
     args = parser.parse_args()
 
     try:
-        from regrain._restore import restore_file  # noqa: F401 - the real job, or no benchmark
+        from regrain._restore_file import restore_file  # noqa: F401 - the real job, or no benchmark
     except ImportError as exc:
         sys.exit(
-            f"bench_batch: regrain._restore.restore_file is not available ({exc}); "
+            f"bench_batch: regrain._restore_file.restore_file is not available ({exc}); "
             "this benchmark measures the real restore and will not fake it."
         )
     from regrain._batch import pair_folders, run_batch

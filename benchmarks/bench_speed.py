@@ -122,7 +122,7 @@ def restore_command(original: Path, edited: Path, output: Path) -> tuple[list[st
                 "regrain restore (CLI)"
             )
     code = (
-        "import sys; from regrain._restore import restore_file; "
+        "import sys; from regrain._restore_file import restore_file; "
         "restore_file(sys.argv[1], sys.argv[2], sys.argv[3])"
     )
     return [sys.executable, "-c", code, str(original), str(edited), str(output)], (

@@ -2,9 +2,9 @@
 
 A catalog is two folders (or a CSV manifest) of pairs. :func:`pair_folders` matches each original
 with its edited copy by file stem (``IMG_0001.tif`` with ``IMG_0001_ai.png``) and says why any file
-was left out; :func:`run_batch` restores each pair with ``regrain._restore.restore_file`` on Dask
-workers, locally (one process per core) or on an existing cluster, and writes ``summary.json`` and
-``summary.csv`` into the output folder.
+was left out; :func:`run_batch` restores each pair with ``regrain._restore_file.restore_file``
+on Dask workers, locally (one process per core) or on an existing cluster, and writes
+``summary.json`` and ``summary.csv`` into the output folder.
 
 What a retoucher can rely on:
 
@@ -453,8 +453,9 @@ def run_batch(
     pairs redone. *maps* writes each pair's maps into ``output_dir/maps/<output stem>/``. The other
     options go to ``restore_file`` unchanged, the same for every pair.
 
-    *job* replaces ``regrain._restore.restore_file`` (same signature; it must be importable by the
-    workers). ``on_plan`` is called once before the workers start, ``on_result`` after each pair.
+    *job* replaces ``regrain._restore_file.restore_file`` (same signature; it must be importable by
+    the workers). ``on_plan`` is called once before the workers start, ``on_result`` after each
+    pair.
     Ctrl-C cancels the queued pairs, stops the workers, writes the summary and raises
     :class:`BatchInterrupted`; running the same batch again resumes.
     """
@@ -558,10 +559,10 @@ def _cores() -> int:
 
 def _default_job() -> Job:
     try:
-        from regrain._restore import restore_file
+        from regrain._restore_file import restore_file
     except ImportError as exc:
         raise RegrainError(
-            f"the per-pair restore (regrain._restore.restore_file) is not available: {exc}"
+            f"the per-pair restore (regrain._restore_file.restore_file) is not available: {exc}"
         ) from None
     return restore_file
 

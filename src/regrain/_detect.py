@@ -15,8 +15,9 @@ import numpy as np
 
 from regrain._checks import as_mask, check_image, check_same_size
 from regrain._filters import gaussian_blur
+from regrain._grid import analysis_factor, downsample, touched_pixels, upsample
 
-__all__ = ["LUMA_WEIGHTS", "TextureReport", "analysis_factor", "downsample", "inspect", "luma"]
+__all__ = ["LUMA_WEIGHTS", "TextureReport", "inspect", "luma", "render_loss_map"]
 
 LUMA_WEIGHTS = (0.3, 0.59, 0.11)
 """Photoshop's luminosity weights (the W3C Lum() of the Luminosity blend mode)."""
@@ -26,9 +27,6 @@ INSPECT_SCALES = (1.0, 2.0, 4.0)
 
 PLASTIC_LOSS = 0.5
 """A pixel 'went plastic' when it lost at least half of its high-band energy (RMS)."""
-
-ANALYSIS_PIXELS = 2_000_000
-"""Maps of local statistics are computed on a grid of about this many cells (they are smooth)."""
 
 
 def luma(image: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
@@ -47,31 +45,6 @@ def luma(image: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
     # OpenCV takes a crop's strided rows as they are: no copy of a 24 MP frame
     pixels = image if image.shape[2] == 3 else np.ascontiguousarray(image[..., :3])
     return cv2.transform(pixels, weights, dst=out)
-
-
-def analysis_factor(shape: tuple[int, ...]) -> int:
-    """Integer downsampling factor that brings an image near :data:`ANALYSIS_PIXELS` cells."""
-    return max(1, int(np.sqrt(shape[0] * shape[1] / ANALYSIS_PIXELS) + 0.5))
-
-
-def downsample(plane: np.ndarray, factor: int) -> np.ndarray:
-    """Average *plane* over factor x factor cells (energy-preserving area average)."""
-    if factor == 1:
-        return plane
-    import cv2
-
-    h, w = plane.shape[:2]
-    size = (max(1, w // factor), max(1, h // factor))
-    return cv2.resize(plane, size, interpolation=cv2.INTER_AREA)
-
-
-def upsample(plane: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Smoothly bring an analysis-grid map back to (H, W)."""
-    if plane.shape[:2] == tuple(shape[:2]):
-        return plane
-    import cv2
-
-    return cv2.resize(plane, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
 @dataclass
@@ -240,24 +213,6 @@ def _measure(
     ratio = np.sqrt(ee_total / np.maximum(eo_total, floor))
     loss = np.where(textured, np.clip(1.0 - ratio, 0.0, 1.0), 0.0).astype(np.float32)
     return {"changed": changed, "loss": loss, "ratios": ratios}
-
-
-def touched_pixels(original: np.ndarray, edited: np.ndarray) -> np.ndarray:
-    """Pixels where any channel differs at all, (H, W) bool; in strips, so that no full-size
-    temporary is needed."""
-    import cv2
-
-    h, w, channels = original.shape
-    touched = np.empty((h, w), bool)
-    ones = np.ones((1, channels), np.float32)
-    rows = max(1, (4 << 20) // max(1, w * channels))  # ~16 MB of float32 per strip
-    for top in range(0, h, rows):
-        strip = slice(top, top + rows)
-        diff = cv2.absdiff(original[strip], edited[strip])
-        if channels > 1:
-            diff = cv2.transform(diff, ones)
-        np.greater(diff.reshape(-1, w), 0, out=touched[strip])
-    return touched
 
 
 def render_loss_map(edited: np.ndarray, report: TextureReport) -> np.ndarray:

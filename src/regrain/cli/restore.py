@@ -62,7 +62,8 @@ def restore(
     """
     with user_errors():
         from regrain._checks import check_choice
-        from regrain._restore import MATERIALS, restore_file
+        from regrain._restore import MATERIALS
+        from regrain._restore_file import restore_file
 
         check_choice(material, MATERIALS, "material")  # before reading 2 large files
         check_output_bits(bits, output)
@@ -111,7 +112,7 @@ def inspect(
         from regrain import io
         from regrain._detect import inspect as measure
         from regrain._detect import render_loss_map
-        from regrain._restore import read_pair
+        from regrain._restore_file import read_pair
 
         if output is not None:
             io.check_output_path(output, [original, edited])

@@ -26,19 +26,28 @@ texture itself at full resolution.
 
 from __future__ import annotations
 
-import os
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from regrain._checks import as_mask, check_choice, check_image, check_range, check_same_size
-from regrain._detect import analysis_factor, downsample, luma, touched_pixels, upsample
+from regrain._detect import luma
 from regrain._filters import gaussian_blur
+from regrain._grid import (
+    analysis_factor,
+    cell_share,
+    downsample,
+    fill_from_nearest,
+    tile_quantile,
+    to_grid,
+    touched_pixels,
+    upsample,
+    upsample_box,
+    upsample_nearest,
+)
 from regrain.errors import ParameterError
-from regrain.io import DEFAULT_MAX_PIXELS
 
-__all__ = ["MATERIALS", "RestoreResult", "restore", "restore_file"]
+__all__ = ["CLASS_NAMES", "MATERIALS", "MAX_GLARE_GAIN", "Material", "RestoreResult", "restore"]
 
 
 @dataclass(frozen=True)
@@ -259,7 +268,7 @@ class _Plan:
         # a little. A cell counts as edited when its texture changed by more than EDIT_SHARE of
         # the original's (and more than the noise floor) or its tone by more than an 8-bit level;
         # elsewhere the edited image is kept exactly as it is.
-        share = _share(touched, f, self.lo_cells.shape)
+        share = cell_share(touched, f, self.lo_cells.shape)
         material = lost2 > np.maximum(EDIT_SHARE**2 * self.eo2, floor2)
         material |= np.abs(self.lo_cells - self.le_cells) > 1.0 / 255
         if material.any():
@@ -276,7 +285,7 @@ class _Plan:
         # object it removed is missing at every scale and leaves its whole self.
         # detection runs on the analysis grid: at 24 MP a defect still spans several cells
         grid = self.changed.shape
-        yo_g, ye_g = _to_grid(yo, f, grid), _to_grid(ye, f, grid)
+        yo_g, ye_g = to_grid(yo, f, grid), to_grid(ye, f, grid)
         mid, _ = _unexplained(yo_g, ye_g, r / f, DEFECT_MID * r / f)
         fine, _ = _unexplained(yo_g, ye_g, r / f, 0.0)
 
@@ -291,8 +300,8 @@ class _Plan:
         block = max(4, round(12 * r / f))
         soften = max(0.7, r / (3 * f))
         texture = np.abs(gaussian_blur(yo_g - gaussian_blur(yo_g, r / f), soften))
-        level = _tile_quantile(texture, block, np.ones(grid, bool))
-        level = np.maximum(_fill_from_nearest(level, grid) / 0.6745, NOISE_FLOOR)
+        level = tile_quantile(texture, block, np.ones(grid, bool))
+        level = np.maximum(fill_from_nearest(level, grid) / 0.6745, NOISE_FLOOR)
         z_mid = np.abs(gaussian_blur(mid, soften)) / level
         z_fine = np.abs(gaussian_blur(fine, soften)) / level
         strong = (z_fine > FINE_SIGMAS) | (z_mid > REBUILD_SIGMAS)
@@ -391,7 +400,7 @@ class _Plan:
             cx1, cy1 = min(gw, x + bw + m), min(gh, y + bh + m)
             own = (labels[cy0:cy1, cx0:cx1] == label).astype(np.float32)
             own = np.clip(gaussian_blur(own, 1.0), 0, 1)
-            rw = _upsample_box(own, f, zone, origin=(cy0, cx0))
+            rw = upsample_box(own, f, zone, origin=(cy0, cx0))
             synth = self._synthesize(label, labels, (x, y, bw, bh), zone)
             if synth is None:
                 synth = np.zeros(rw.shape, np.float32)
@@ -434,7 +443,7 @@ class _Plan:
         need = np.sqrt(np.maximum(target2 - self.fine_e2[cy0:cy1, cx0:cx1], 0.0))
         if not need.max() > 0:
             return None  # the AI left all the texture there was
-        amplitude = _upsample_box(need, f, zone, origin=(cy0, cx0))
+        amplitude = upsample_box(need, f, zone, origin=(cy0, cx0))
 
         rng = np.random.default_rng([self.seed, label])
         around = self.ho[cy0 * f : cy1 * f, cx0 * f : cx1 * f]
@@ -528,8 +537,8 @@ class _Plan:
         over clean cells, tiles without enough clean cells filled from the nearest ones."""
         if self._expected_energy is None:
             block = max(3, round(4 * self.spec.radius / self.factor))
-            self._expected_energy = _fill_from_nearest(
-                _tile_quantile(self.fine_o2, block, ~self.halo, TEXTURE_QUANTILE), self.eo2.shape
+            self._expected_energy = fill_from_nearest(
+                tile_quantile(self.fine_o2, block, ~self.halo, TEXTURE_QUANTILE), self.eo2.shape
             )
         return self._expected_energy
 
@@ -571,53 +580,6 @@ class _Plan:
         }
 
 
-def upsample_nearest(cells: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """A boolean analysis-grid map at full resolution (each cell covers its factor x factor px)."""
-    import cv2
-
-    h, w = shape[:2]
-    if cells.shape == (h, w):
-        return cells
-    big = cv2.resize(cells.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
-    return big > 0
-
-
-def _share(mask: np.ndarray, factor: int, shape: tuple[int, ...]) -> np.ndarray:
-    """The share of each factor x factor cell that *mask* covers, on a grid of *shape*."""
-    gh, gw = shape[:2]
-    if factor == 1:
-        return mask[:gh, :gw].astype(np.float32)
-    cells = mask[: gh * factor, : gw * factor].reshape(gh, factor, gw, factor)
-    counts = cells.sum(axis=(1, 3), dtype=np.uint16)
-    return counts.astype(np.float32) / np.float32(factor * factor)
-
-
-def _upsample_box(
-    cells: np.ndarray,
-    factor: int,
-    zone: tuple[slice, slice],
-    *,
-    origin: tuple[int, int] = (0, 0),
-) -> np.ndarray:
-    """The full-resolution values inside one pixel *zone* of an analysis-grid map, or of a piece
-    of one whose first cell is the grid's cell *origin* (row, column)."""
-    import cv2
-
-    ys, xs = zone
-    oy, ox = origin
-    if factor == 1:
-        piece = cells[ys.start - oy : ys.stop - oy, xs.start - ox : xs.stop - ox]
-        return np.ascontiguousarray(piece, dtype=np.float32)
-    # cell centres sit at (i + 0.5) * factor - 0.5 px; sample the grid there, bilinearly
-    py = (np.arange(ys.start, ys.stop, dtype=np.float32) + 0.5) / factor - 0.5 - oy
-    px = (np.arange(xs.start, xs.stop, dtype=np.float32) + 0.5) / factor - 0.5 - ox
-    map_x = np.broadcast_to(px[None, :], (py.size, px.size)).astype(np.float32)
-    map_y = np.broadcast_to(py[:, None], (py.size, px.size)).astype(np.float32)
-    return cv2.remap(
-        cells.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
-
-
 def _unexplained(
     yo: np.ndarray, ye: np.ndarray, radius: float, fine: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -648,15 +610,6 @@ def _hysteresis(strong: np.ndarray, weak: np.ndarray) -> np.ndarray:
     keep[np.unique(labels[strong])] = True
     keep[0] = False
     return keep[labels]
-
-
-def _to_grid(plane: np.ndarray, factor: int, shape: tuple[int, ...]) -> np.ndarray:
-    """Area-average *plane* by *factor* onto an analysis grid of *shape* (cropped or padded)."""
-    small = downsample(plane, factor)
-    out = np.zeros(shape[:2], np.float32)
-    h, w = min(shape[0], small.shape[0]), min(shape[1], small.shape[1])
-    out[:h, :w] = small[:h, :w]
-    return out
 
 
 def _removal_regions(
@@ -693,49 +646,6 @@ def _removal_regions(
     return out
 
 
-def _tile_quantile(
-    plane: np.ndarray, block: int, valid: np.ndarray, quantile: float = 0.5
-) -> np.ndarray:
-    """The *quantile* of *plane* over the *valid* cells of each block x block tile; NaN for a tile
-    with fewer than a quarter of its cells valid. Returns the (tiles_y, tiles_x) grid."""
-    import cv2
-
-    h, w = plane.shape
-    bh, bw = max(1, -(-h // block)), max(1, -(-w // block))
-    pad = (0, bh * block - h, 0, bw * block - w)
-    tiles = cv2.copyMakeBorder(plane, *pad, borderType=cv2.BORDER_REFLECT)
-    ok = cv2.copyMakeBorder(valid.astype(np.uint8), *pad, borderType=cv2.BORDER_CONSTANT, value=0)
-    tiles = tiles.reshape(bh, block, bw, block).transpose(0, 2, 1, 3).reshape(bh, bw, -1)
-    ok = ok.reshape(bh, block, bw, block).transpose(0, 2, 1, 3).reshape(bh, bw, -1) > 0
-    # quantile over the valid cells only: sort with invalid cells last, pick by each tile's count
-    counts = ok.sum(axis=2)
-    ordered = np.sort(np.where(ok, tiles, np.inf), axis=2)
-    index = np.clip(np.floor(quantile * (counts - 1)).astype(int), 0, None)
-    values = np.take_along_axis(ordered, index[..., None], axis=2)[..., 0]
-    values[counts < block * block / 4] = np.nan
-    return values.astype(np.float32)
-
-
-def _fill_from_nearest(tiles: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Fill NaN tiles from their nearest valid neighbours (normalised convolution at growing
-    radii), then interpolate the tile grid smoothly onto a grid of *shape*."""
-    import cv2
-
-    filled = tiles.copy()
-    radius = 1.0
-    while np.isnan(filled).any():
-        known = ~np.isnan(filled)
-        if not known.any():
-            filled[:] = 0.0
-            break
-        num = gaussian_blur(np.where(known, filled, 0).astype(np.float32), radius)
-        den = gaussian_blur(known.astype(np.float32), radius)
-        grow = ~known & (den > 1e-3)
-        filled[grow] = num[grow] / den[grow]
-        radius *= 2
-    return cv2.resize(filled, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
-
-
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
     """Fill areas fully enclosed by *mask*: a removed object's outline takes its inside along."""
     import cv2
@@ -757,98 +667,3 @@ def _radial_average(power: np.ndarray) -> np.ndarray:
     sums = np.bincount(ring.ravel(), power.ravel())
     nums = np.maximum(np.bincount(ring.ravel()), 1)
     return (sums / nums)[ring].astype(np.float32)
-
-
-def read_pair(
-    original: str | os.PathLike[str],
-    edited: str | os.PathLike[str],
-    *,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-):
-    """Read an (original, edited) pair as float32 images that cover the same pixels in the same
-    colour kind; return ``(original, edited, edited's ImageInfo)``. Both files are read at once
-    (decoding and the float conversion release the GIL)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from regrain import io
-
-    with ThreadPoolExecutor(2) as pool:
-        reading = [pool.submit(io.read_image, p, max_pixels=max_pixels) for p in (original, edited)]
-        (orig, _), (edit, info) = (job.result() for job in reading)
-    if orig.shape[:2] != edit.shape[:2]:
-        raise io.ImageFileError(
-            edited,
-            f"edited image is {edit.shape[1]}x{edit.shape[0]} px but the original "
-            f"{original} is {orig.shape[1]}x{orig.shape[0]} px",
-        )
-    if orig.shape[2] != edit.shape[2]:
-        kinds = {1: "grayscale", 3: "RGB"}
-        raise io.ImageFileError(
-            edited,
-            f"edited image is {kinds.get(edit.shape[2], edit.shape[2])} but the original "
-            f"{original} is {kinds.get(orig.shape[2], orig.shape[2])}; convert one to match",
-        )
-    return orig, edit, info
-
-
-def restore_file(
-    original: str | os.PathLike[str],
-    edited: str | os.PathLike[str],
-    output: str | os.PathLike[str],
-    *,
-    mask: str | os.PathLike[str] | None = None,
-    maps_dir: str | os.PathLike[str] | None = None,
-    material: str = "auto",
-    seed: int = 0,
-    bits: int | None = None,
-    quality: int = 95,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-) -> dict:
-    """Read a pair, restore it, write *output* atomically (the edited file's kind, depth, ICC).
-
-    Returns the figures a catalog sorts by (see :attr:`RestoreResult.figures`: share of the area
-    gone plastic and texture energy ratio, before and after) and the seconds it took.
-    """
-    from regrain import io
-
-    start = time.perf_counter()
-    io.check_output_path(output, [original, edited])
-    orig, edit, info = read_pair(original, edited, max_pixels=max_pixels)
-    m = io.read_mask(mask, edit.shape, max_pixels=max_pixels) if mask is not None else None
-    result = restore(orig, edit, mask=m, material=material, seed=seed)
-    if maps_dir is not None:  # first: an existing output means the pair is finished
-        write_maps(maps_dir, result, info, inputs=[original, edited])
-    io.write_image(
-        output, result.image, info, bits=bits, quality=quality, inputs=[original, edited]
-    )
-    out = dict(result.figures)
-    out["seconds"] = time.perf_counter() - start
-    return out
-
-
-def write_maps(
-    folder: str | os.PathLike[str], result: RestoreResult, info, *, inputs=()
-) -> list[str]:
-    """Write the restore maps as 8-bit PNGs (and a colour-coded classes.png) into *folder*."""
-    from pathlib import Path
-
-    from regrain import io
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    plain = info.with_(format="png", bits=8, alpha=None, exif=None, xmp=None)
-    written = []
-    for name in ("changed", "loss", "rebuild"):
-        path = folder / f"{name}.png"
-        io.write_image(path, result.map(name)[..., None], plain, bits=8, inputs=inputs)
-        written.append(str(path))
-    gain = (result.map("gain") - 1.0) / (MAX_GLARE_GAIN - 1.0)
-    io.write_image(folder / "gain.png", gain[..., None], plain, bits=8, inputs=inputs)
-    written.append(str(folder / "gain.png"))
-    palette = np.array(
-        [[0.0, 0.0, 0.0], [0.2, 0.75, 0.3], [0.95, 0.45, 0.1], [0.3, 0.5, 0.95]], np.float32
-    )
-    classes = result.map("classes").astype(int)
-    io.write_image(folder / "classes.png", palette[classes], plain, bits=8, inputs=inputs)
-    written.append(str(folder / "classes.png"))
-    return written
