@@ -82,7 +82,7 @@ def echo(message: str, *, quiet: bool = False) -> None:
     if not quiet:
         from rich.console import Console
 
-        Console(highlight=False).print(message)
+        Console(highlight=False, soft_wrap=True).print(message)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
