@@ -58,6 +58,7 @@ def restore_file(
     maps_dir: str | os.PathLike[str] | None = None,
     material: str = "auto",
     seed: int = 0,
+    strength: float = 1.0,
     bits: int | None = None,
     quality: int = 95,
     max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -73,7 +74,7 @@ def restore_file(
     io.check_output_path(output, [original, edited])
     orig, edit, info = read_pair(original, edited, max_pixels=max_pixels)
     m = io.read_mask(mask, edit.shape, max_pixels=max_pixels) if mask is not None else None
-    result = restore(orig, edit, mask=m, material=material, seed=seed)
+    result = restore(orig, edit, mask=m, material=material, seed=seed, strength=strength)
     if maps_dir is not None:  # first: an existing output means the pair is finished
         write_maps(maps_dir, result, info, inputs=[original, edited])
     io.write_image(
