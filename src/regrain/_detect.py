@@ -16,35 +16,15 @@ import numpy as np
 from regrain._checks import as_mask, check_image, check_same_size
 from regrain._filters import gaussian_blur
 from regrain._grid import analysis_factor, downsample, touched_pixels, upsample
+from regrain._luma import LUMA_WEIGHTS, luma
 
 __all__ = ["LUMA_WEIGHTS", "TextureReport", "inspect", "luma", "render_loss_map"]
-
-LUMA_WEIGHTS = (0.3, 0.59, 0.11)
-"""Photoshop's luminosity weights (the W3C Lum() of the Luminosity blend mode)."""
 
 INSPECT_SCALES = (1.0, 2.0, 4.0)
 """Band edges of inspect's bands, px: band k is blur(s[k-1]) - blur(s[k]), with blur(0) = image."""
 
 PLASTIC_LOSS = 0.5
 """A pixel 'went plastic' when it lost at least half of its high-band energy (RMS)."""
-
-
-def luma(image: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
-    """Luminosity (H, W) float32 of an (H, W, C) image with weights 0.3, 0.59, 0.11.
-
-    *out*, an (H, W) float32 buffer, receives it when given (no new full-size array).
-    """
-    if image.shape[2] == 1:
-        if out is None:
-            return np.ascontiguousarray(image[..., 0])
-        np.copyto(out, image[..., 0])
-        return out
-    import cv2
-
-    weights = np.array([LUMA_WEIGHTS], dtype=np.float32)
-    # OpenCV takes a crop's strided rows as they are: no copy of a 24 MP frame
-    pixels = image if image.shape[2] == 3 else np.ascontiguousarray(image[..., :3])
-    return cv2.transform(pixels, weights, dst=out)
 
 
 @dataclass
