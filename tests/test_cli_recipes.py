@@ -93,7 +93,7 @@ def test_grain_16_bit_round_trip_is_the_library_result(
     got, info = read_image(out)
     pixels, source_info = read_image(source)
     mask = read_image(mask_file)[0][..., 0]
-    expected = add_grain(pixels, "skin", amount=4, seed=9, mask=mask, blend="soft-light")
+    expected = add_grain(pixels, "skin", amount=4, seed=9, mask=mask, mode="soft-light")
     assert info.bits == 16 and info.icc == source_info.icc
     assert np.array_equal(levels(got), levels(expected))
     assert np.array_equal(levels(got)[mask == 0], levels(pixels)[mask == 0])

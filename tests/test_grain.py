@@ -109,7 +109,8 @@ def test_result_stays_in_range_and_soft_light_is_subtler() -> None:
     out = add_grain(image, "metal", amount=50, seed=0)  # far beyond the recipe, still in range
     assert out.min() >= 0.0 and out.max() <= 1.0
     overlay = add_grain(mid_gray(1), "skin", seed=0)
-    soft = add_grain(mid_gray(1), "skin", seed=0, blend="soft-light")
+    soft = add_grain(mid_gray(1), "skin", seed=0, mode="soft-light")
+    assert np.array_equal(soft, add_grain(mid_gray(1), "skin", seed=0, mode="Soft Light"))
     assert 0.4 * overlay.std() < soft.std() < 0.8 * overlay.std()
     # Overlay's effect fades to nothing at black and white
     assert np.array_equal(add_grain(image, "skin")[:, [0, -1]], image[:, [0, -1]])
@@ -126,7 +127,17 @@ def test_gray_image_keeps_one_channel() -> None:
         ({"material": "wood"}, r"unknown material 'wood'; expected one of: metal, skin"),
         ({"amount": 0}, r"amount must be > 0 %; got 0"),
         ({"amount": 80}, r"amount must be <= 50 %; got 80"),
-        ({"blend": "multiply"}, r"unknown blend 'multiply'; expected one of: overlay, soft-light"),
+        ({"mode": "multiply"}, r"unknown mode 'multiply'; expected one of: overlay, soft-light"),
+        (
+            {"material": "fabric"},
+            r"material 'fabric' has no synthetic grain recipe; grain offers: "
+            r"metal, skin \(restore takes 'fabric'",
+        ),
+        ({"material": "auto"}, r"material 'auto' has no synthetic grain recipe"),
+        ({"seed": 2**40}, r"seed must be a whole number from 0 to 2147483647; got 1099511627776"),
+        ({"seed": "3"}, r"seed must be a whole number from 0 to 2147483647; got '3'"),
+        ({"seed": None}, r"seed must be a whole number from 0 to 2147483647; got None"),
+        ({"mask": np.full(SIZE, np.nan, np.float32)}, r"mask must hold finite values"),
         ({"material": "skin", "angle": 30}, r"angle applies to directional materials only"),
         ({"seed": -1}, r"seed must be a whole number from 0 to"),
         ({"radius": 0}, r"radius must be > 0 px"),
@@ -135,3 +146,18 @@ def test_gray_image_keeps_one_channel() -> None:
 def test_bad_options_name_the_rule(kwargs: dict, message: str) -> None:
     with pytest.raises(ParameterError, match=message):
         add_grain(mid_gray(), **kwargs)
+
+
+def test_grain_and_restore_share_one_materials_table() -> None:
+    from regrain._materials import MATERIALS
+    from regrain._restore import MATERIALS as RESTORE_MATERIALS
+
+    assert RESTORE_MATERIALS is MATERIALS
+    assert sorted(GRAIN_MATERIALS) == sorted(k for k, m in MATERIALS.items() if m.grain)
+    for name, spec in GRAIN_MATERIALS.items():
+        recipe = MATERIALS[name].grain
+        assert (spec.noise, spec.amount, spec.radius) == (
+            recipe.noise,
+            recipe.amount,
+            recipe.radius,
+        )

@@ -1,39 +1,43 @@
-"""Photoshop's layer blend modes, as the W3C *Compositing and Blending Level 1* spec defines them.
+"""Photoshop's layer blend modes, as the W3C *Compositing and Blending Level 1* spec and Adobe
+define them.
 
 Every mode is a function ``mode(cb, cs, out)`` of the backdrop ``cb`` (the layer below, *base*) and
 the source ``cs`` (the layer on top, *layer*) that writes the blended colour into *out*.
-:func:`blend` looks the mode up in :data:`BLEND_MODES`, then applies opacity and mask the way a
-Photoshop layer with a layer mask does::
+:func:`blend` looks the mode up in :data:`BLEND_MODES` (Photoshop's names, written as in its menu
+or in lower case with hyphens or underscores: ``"Soft Light"``, ``soft_light``, ``soft-light``),
+then applies opacity and mask the way a Photoshop layer with a layer mask does::
 
     result = base + (B(base, layer) - base) * opacity * mask
 
-Formulas: https://www.w3.org/TR/compositing-1/#blending (separable modes, section 10.1;
-non-separable modes with Lum/SetLum/ClipColor and the weights 0.3, 0.59, 0.11, section 10.2).
-Soft Light is the W3C formula with its D(Cb) polynomial/square-root split, not the Pegtop/GIMP
-variant. Linear Light and Linear Dodge are not in the spec; they are Photoshop's
-``base + 2*layer - 1`` and ``base + layer``, clipped to [0, 1].
+Formulas: https://www.w3.org/TR/compositing-1/#blending (separable modes, section 10.1:
+multiply ... exclusion; non-separable modes with Lum/SetLum/ClipColor/Sat/SetSat and the weights
+0.3, 0.59, 0.11, section 10.2). Soft Light is the W3C formula with its D(Cb) polynomial/square-root
+split, not the Pegtop/GIMP variant. Modes that are Photoshop's and not the spec's follow Adobe's
+published descriptions (Photoshop User Guide, "Blending modes"): Linear Dodge ``Cb + Cs``, Linear
+Burn ``Cb + Cs - 1``, Linear Light ``Cb + 2*Cs - 1``, Vivid Light (Color Burn or Color Dodge with
+the layer doubled), Pin Light, Hard Mix (``Cb + Cs >= 1`` gives white), Subtract and Divide, each
+clipped to [0, 1].
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from regrain._checks import (
-    as_mask,
-    check_choice,
-    check_image,
-    check_layer,
-    check_range,
-)
+from regrain._checks import as_mask, check_image, check_layer, check_range
+from regrain._luma import LUMA_WEIGHTS, luma
 from regrain.errors import ParameterError
 
-__all__ = ["BLEND_MODES", "blend", "luminosity_blend"]
+__all__ = ["BLEND_MODES", "blend", "check_mode", "luminosity_blend", "mode_key"]
 
 ModeFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
-_LUM_WEIGHTS = (0.3, 0.59, 0.11)
+HARD_MIX_ROUNDING = 2.0**-20
+"""Hard Mix gives white where ``Cb + Cs >= 1``; a float32 sum of two levels that add up to full
+scale (e.g. 100/255 + 155/255) may land this far below 1 (the rounding of two float32 values, ~1e-7,
+with margin; a 16-bit level is 1.5e-5), and still counts as 1, as the integer sum does in Photoshop.
+"""
 
 
 # --- separable modes: each channel on its own -----------------------------------------------
@@ -139,19 +143,117 @@ def difference(cb: np.ndarray, cs: np.ndarray, out: np.ndarray) -> np.ndarray:
     return np.abs(out, out=out)
 
 
+def darken(cb: np.ndarray, cs: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """B = min(Cb, Cs): keeps the darker of the two; white is neutral."""
+    return np.minimum(cb, cs, out=out)
+
+
+def lighten(cb: np.ndarray, cs: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """B = max(Cb, Cs): keeps the lighter of the two; black is neutral."""
+    return np.maximum(cb, cs, out=out)
+
+
+def _dodge(cb: np.ndarray, cs: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """W3C Color Dodge: 0 if Cb = 0; else 1 if Cs = 1; else min(1, Cb / (1 - Cs))."""
+    gap = np.subtract(np.float32(1), cs, dtype=np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(cb, gap, out=out)  # Cb / 0 = inf (-> 1 below), 0 / 0 = NaN (-> 0 below)
+    np.minimum(out, np.float32(1), out=out)
+    np.copyto(out, np.float32(0), where=cb == 0)
+    return out
+
+
+def _burn(cb: np.ndarray, cs: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """W3C Color Burn: 1 if Cb = 1; else 0 if Cs = 0; else 1 - min(1, (1 - Cb) / Cs)."""
+    np.subtract(np.float32(1), cb, out=out)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(out, cs, out=out)  # (1 - Cb) / 0 = inf (-> 0 below), 0 / 0 = NaN (-> 1 below)
+    np.minimum(out, np.float32(1), out=out)
+    np.subtract(np.float32(1), out, out=out)
+    np.copyto(out, np.float32(1), where=cb == 1)
+    return out
+
+
+def color_dodge(cb: np.ndarray, cs: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """B = Cb / (1 - Cs), at most 1; black base stays black, a white layer gives white."""
+    return _dodge(cb, cs, out)
+
+
+def color_burn(cb: np.ndarray, cs: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """B = 1 - (1 - Cb) / Cs, at least 0; white base stays white, a black layer gives black."""
+    return _burn(cb, cs, out)
+
+
+def linear_burn(cb: np.ndarray, cs: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """B = max(Cb + Cs - 1, 0): darkens by the layer's darkness; white is neutral."""
+    # Cb - (1 - Cs): exact for a white layer (Cb + 1 would round a dark base)
+    np.subtract(np.float32(1), cs, out=out)
+    np.subtract(cb, out, out=out)
+    return np.maximum(out, np.float32(0), out=out)
+
+
+def vivid_light(cb: np.ndarray, cs: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Color Burn with 2*Cs where the layer is dark (Cs <= 0.5), else Color Dodge with 2*Cs - 1."""
+    doubled = np.multiply(cs, np.float32(2), dtype=np.float32)
+    _burn(cb, doubled, out)
+    doubled -= np.float32(1)
+    light = _dodge(cb, doubled, np.empty(out.shape, np.float32))
+    return _select(cs > 0.5, out, light)
+
+
+def pin_light(cb: np.ndarray, cs: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """min(Cb, 2*Cs) where the layer is dark (Cs <= 0.5), else max(Cb, 2*Cs - 1).
+
+    Computed as ``max(min(Cb, 2*Cs), 2*Cs - 1)``, the same for Cb, Cs in [0, 1]: below mid-gray
+    ``2*Cs - 1 <= 0`` never wins the max; above it ``2*Cs > 1 >= Cb`` makes the min Cb.
+    """
+    doubled = np.multiply(cs, np.float32(2), dtype=np.float32)
+    np.minimum(cb, doubled, out=out)
+    doubled -= np.float32(1)
+    return np.maximum(out, doubled, out=out)
+
+
+def hard_mix(cb: np.ndarray, cs: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """B = 1 where Cb + Cs >= 1, else 0 (Adobe: a channel sum of 255 or more gives 255)."""
+    np.add(cb, cs, out=out)
+    np.copyto(out, np.greater_equal(out, np.float32(1 - HARD_MIX_ROUNDING)))
+    return out
+
+
+def exclusion(cb: np.ndarray, cs: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """B = Cb + Cs - 2 * Cb * Cs: a softer Difference; black is neutral."""
+    np.multiply(cb, cs, out=out)
+    out *= np.float32(-2)
+    out += cb
+    out += cs
+    return out
+
+
+def subtract(cb: np.ndarray, cs: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """B = max(Cb - Cs, 0); black is neutral."""
+    np.subtract(cb, cs, out=out)
+    return np.maximum(out, np.float32(0), out=out)
+
+
+def divide(cb: np.ndarray, cs: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """B = Cb / Cs, at most 1; white is neutral. A black layer gives white, except over black
+    (0 / 0 = 0, as Color Dodge's black base; Divide is Color Dodge with the layer inverted)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(cb, cs, out=out)
+    np.minimum(out, np.float32(1), out=out)
+    np.copyto(out, np.float32(0), where=cb == 0)
+    return out
+
+
 # --- non-separable modes: Lum, SetLum, ClipColor -------------------------------------------
 
 
 def lum(c: np.ndarray) -> np.ndarray:
-    """W3C Lum(C) = 0.3*R + 0.59*G + 0.11*B, float32 (H, W, 1); a gray pixel's Lum is its value."""
-    if c.shape[2] == 1:
-        return c.astype(np.float32, copy=True)
-    import cv2  # one fused, vectorised pass; numpy's channel slices are ~15x slower
+    """W3C Lum(C) = 0.3*R + 0.59*G + 0.11*B, float32 (H, W, 1); a gray pixel's Lum is its value.
 
-    weights = np.asarray([_LUM_WEIGHTS], np.float32)
-    if c.strides[2] != c.itemsize or c.strides[1] != c.itemsize * 3:
-        c = np.ascontiguousarray(c)  # OpenCV takes strided rows, but not strided pixels
-    return cv2.transform(c, weights)[..., None]
+    regrain's one luma (:func:`regrain._luma.luma`); the result may share memory with a gray *c*.
+    """
+    return luma(c)[..., None]
 
 
 def _clip_color(c: np.ndarray) -> np.ndarray:
@@ -162,7 +264,7 @@ def _clip_color(c: np.ndarray) -> np.ndarray:
     bad = (flat < 0.0) | (flat > 1.0)
     pixels = np.flatnonzero(bad[:, 0] | bad[:, 1] | bad[:, 2])
     px = flat[pixels].astype(np.float64)  # only the out-of-gamut pixels, so float64 is cheap
-    lu = px @ np.asarray(_LUM_WEIGHTS)
+    lu = px @ np.asarray(LUMA_WEIGHTS)
     n, x = px.min(axis=1), px.max(axis=1)
     scale = np.ones_like(lu)
     under, over = n < 0.0, x > 1.0
@@ -206,22 +308,98 @@ def luminosity(cb: np.ndarray, cs: np.ndarray, out: np.ndarray) -> np.ndarray:
     return _set_lum(cb, lum(cs), out)
 
 
+def _sat(c: np.ndarray) -> np.ndarray:
+    """W3C Sat(C) = max(C) - min(C), float32 (H, W, 1)."""
+    return np.subtract(c.max(axis=2, keepdims=True), c.min(axis=2, keepdims=True))
+
+
+def _set_sat(c: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """W3C SetSat(C, s), a new (H, W, 3) array: the channels stretched so that max - min = s.
+
+    ``(C - min) * s / (max - min)`` maps min to 0, max to s and the middle channel in proportion,
+    as the spec's Cmax/Cmid/Cmin steps do; a gray pixel (max = min) becomes 0.
+    """
+    c = np.broadcast_to(c, (*c.shape[:2], 3))
+    low = c.min(axis=2, keepdims=True)
+    span = np.subtract(c.max(axis=2, keepdims=True), low)
+    scale = np.zeros_like(span)
+    np.divide(s, span, out=scale, where=span > 0)
+    out = np.subtract(c, low, dtype=np.float32)
+    out *= scale
+    return out
+
+
+def hue(cb: np.ndarray, cs: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """B = SetLum(SetSat(Cs, Sat(Cb)), Lum(Cb)): the layer's hue at the base's saturation and
+    luminosity. Gray base: returned as it is; a gray layer over RGB desaturates the base."""
+    if cb.shape[2] == 1:
+        out[...] = cb
+        return out
+    return _set_lum(_set_sat(cs, _sat(cb)), lum(cb), out)
+
+
+def saturation(cb: np.ndarray, cs: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """B = SetLum(SetSat(Cb, Sat(Cs)), Lum(Cb)): the layer's saturation, the base's hue and
+    luminosity. Gray base: returned as it is; a gray layer (saturation 0) desaturates the base."""
+    if cb.shape[2] == 1:
+        out[...] = cb
+        return out
+    return _set_lum(_set_sat(cb, _sat(np.broadcast_to(cs, cb.shape))), lum(cb), out)
+
+
 BLEND_MODES: dict[str, ModeFn] = {
     "normal": normal,
+    "darken": darken,
     "multiply": multiply,
+    "color-burn": color_burn,
+    "linear-burn": linear_burn,
+    "lighten": lighten,
     "screen": screen,
+    "color-dodge": color_dodge,
+    "linear-dodge": linear_dodge,
     "overlay": overlay,
     "soft-light": soft_light,
     "hard-light": hard_light,
+    "vivid-light": vivid_light,
     "linear-light": linear_light,
-    "linear-dodge": linear_dodge,
+    "pin-light": pin_light,
+    "hard-mix": hard_mix,
     "difference": difference,
+    "exclusion": exclusion,
+    "subtract": subtract,
+    "divide": divide,
+    "hue": hue,
+    "saturation": saturation,
     "color": color,
     "luminosity": luminosity,
 }
-"""Blend mode name (Photoshop's, lower case, hyphenated) -> ``fn(base, layer, out) -> out``."""
+"""Blend mode name (Photoshop's, lower case, hyphenated; in the order of its menu) ->
+``fn(base, layer, out) -> out``. :func:`mode_key` turns Photoshop's spelling into a key."""
 
-_NON_SEPARABLE = {"color", "luminosity"}
+_NON_SEPARABLE = {"hue", "saturation", "color", "luminosity"}
+
+
+def mode_key(name: str) -> str:
+    """A blend mode's key in :data:`BLEND_MODES` from any usual spelling.
+
+    Case, spaces, hyphens and underscores do not matter, nor Photoshop's "(Add)":
+
+    >>> [mode_key(m) for m in ("Soft Light", "soft_light", "Linear Dodge (Add)", "Colour Burn")]
+    ['soft-light', 'soft-light', 'linear-dodge', 'color-burn']
+    """
+    words = name.strip().lower().replace("_", " ").replace("-", " ").split()
+    key = "-".join(words).replace("colour", "color")
+    return key.removesuffix("-(add)")
+
+
+def check_mode(mode: str, choices: Iterable[str] = BLEND_MODES, name: str = "mode") -> str:
+    """The key of blend *mode* among *choices* (any spelling :func:`mode_key` takes), else a
+    :class:`ParameterError` listing the valid names."""
+    valid = list(choices)
+    key = mode_key(mode) if isinstance(mode, str) else None
+    if key not in valid:
+        raise ParameterError(f"unknown {name} {mode!r}; expected one of: {', '.join(valid)}")
+    return key
 
 
 def blend(
@@ -236,9 +414,10 @@ def blend(
 
     base: float32 (H, W, C) in [0, 1], the layer below. layer: float32 (H, W, C) or (H, W, 1) (a
     gray layer, e.g. grain or High Pass, applies to every channel). mode: a key of
-    :data:`BLEND_MODES`. opacity: 0..1. mask: (H, W) or (H, W, 1) in [0, 1], white = full effect;
-    where the mask (or the opacity) is 0 the result is the base, bit for bit. Returns a new float32
-    (H, W, C) in [0, 1].
+    :data:`BLEND_MODES` or Photoshop's name for it (``"Soft Light"``). opacity: 0..1 (the API's
+    fractions; the command line takes Photoshop's percent). mask: (H, W) or (H, W, 1) in [0, 1],
+    white = full effect; where the mask (or the opacity) is 0 the result is the base, bit for
+    bit. Returns a new float32 (H, W, C) in [0, 1].
 
     >>> import numpy as np
     >>> base = np.full((1, 1, 1), 0.25, np.float32)
@@ -246,9 +425,10 @@ def blend(
     >>> round(float(blend(base, layer, "overlay")[0, 0, 0]), 6)  # 2 * 0.25 * 0.6
     0.3
     """
-    fn = BLEND_MODES[check_choice(mode, BLEND_MODES, "mode")]
-    check_image(base, "base")
-    check_image(layer, "layer")
+    mode = check_mode(mode)
+    fn = BLEND_MODES[mode]
+    base = check_image(base, "base")
+    layer = check_image(layer, "layer", clip=True)
     check_layer(base, layer, ("base", "layer"), base_phrase="the base")
     if mode in _NON_SEPARABLE and base.shape[2] not in (1, 3):
         raise ParameterError(

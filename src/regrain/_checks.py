@@ -42,8 +42,22 @@ def check_range(
     return value
 
 
-def check_image(image: np.ndarray, name: str = "image") -> np.ndarray:
-    """Check an image array is float32 (H, W, C) with C in 1..4; return it unchanged."""
+VALUE_SLACK = 0.5 / 255
+"""How far outside [0, 1] an image value may lie (half an 8-bit level): float rounding, and High
+layers on Photoshop's grid, whose lowest level sits half a level below 0 (see ``_bands``). Values
+beyond it are data in another scale (0-255, 0-65535) or signed differences, never a photograph."""
+
+
+def check_image(image: np.ndarray, name: str = "image", *, clip: bool = False) -> np.ndarray:
+    """Check an image array: float32 (H, W, C) with C in 1..4, finite values in [0, 1].
+
+    Returns the array to work on: *image* itself, or a C-ordered copy of a view or a Fortran-ordered
+    array (``np.rot90(image)``, ``image[:, ::-1]``, ``np.asfortranarray(image)``), which OpenCV
+    cannot take as they are. One cheap min/max pass finds NaN, inf and values out of range. With
+    *clip*, values within :data:`VALUE_SLACK` outside [0, 1] come back clipped (in a copy), as a
+    layer stored in a file would be.
+
+    """
     if not isinstance(image, np.ndarray):
         raise TypeError(f"{name} must be a numpy array; got {type(image).__name__}.")
     if image.ndim != 3 or image.shape[2] not in (1, 2, 3, 4):
@@ -52,7 +66,48 @@ def check_image(image: np.ndarray, name: str = "image") -> np.ndarray:
         raise ParameterError(
             f"{name} must be float32 in [0, 1] (use regrain.io to convert); got {image.dtype}."
         )
+    if image.size == 0:
+        raise ParameterError(f"{name} must have at least one pixel; got shape {image.shape}.")
+    if not image.flags.c_contiguous:
+        image = np.ascontiguousarray(image)
+    low, high = check_values(image, name)
+    if clip and (low < 0.0 or high > 1.0):
+        image = np.clip(image, 0.0, 1.0)
     return image
+
+
+def check_values(image: np.ndarray, name: str = "image") -> tuple[float, float]:
+    """Refuse NaN, inf and values outside [0, 1] (give or take :data:`VALUE_SLACK`), naming
+    how many are not finite or the range received; return the lowest and highest value."""
+    low, high = _min_max(image)  # NaN propagates through both
+    if low >= -VALUE_SLACK and high <= 1.0 + VALUE_SLACK:
+        return low, high
+    bad = int(np.count_nonzero(~np.isfinite(image)))
+    if bad:
+        raise ParameterError(
+            f"{name} must hold finite values in [0, 1]; got {bad} NaN or infinite "
+            f"value{'s' * (bad != 1)}."
+        )
+    hint = ""
+    if 1.0 < high <= 255.0 and low >= 0.0:
+        hint = " (0-255 data: divide by 255)"
+    elif 255.0 < high <= 65535.0 and low >= 0.0:
+        hint = " (0-65535 data: divide by 65535)"
+    raise ParameterError(
+        f"{name} must hold values in [0, 1]; got values from {low:g} to {high:g}{hint}."
+    )
+
+
+def _min_max(image: np.ndarray) -> tuple[float, float]:
+    """Lowest and highest value; on a large image min and max run on two threads (24 MP RGB:
+    11 ms instead of 22 ms; numpy releases the GIL in both)."""
+    if image.size < 1 << 20:
+        return float(image.min()), float(image.max())
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        low, high = pool.map(lambda reduce: float(reduce(image)), (np.min, np.max))
+    return low, high
 
 
 def check_same_size(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> None:
@@ -91,7 +146,16 @@ def as_mask(mask: np.ndarray | None, image: np.ndarray, name: str = "mask") -> n
     else:
         raise ParameterError(f"{name} must have shape (H, W) or (H, W, 1); got {mask.shape}.")
     check_same_size(image, mask, ("image", name))
-    return np.clip(mask.astype(np.float32, copy=False), 0.0, 1.0)
+    if mask.dtype.kind not in "fiub":
+        raise ParameterError(f"{name} must hold numbers in [0, 1]; got dtype {mask.dtype}.")
+    mask = mask.astype(np.float32, copy=False)
+    if not np.isfinite(mask.min() + mask.max()):  # NaN or inf anywhere reaches min or max
+        bad = int(np.count_nonzero(~np.isfinite(mask)))
+        raise ParameterError(
+            f"{name} must hold finite values in [0, 1]; got {bad} NaN or infinite "
+            f"value{'s' * (bad != 1)}."
+        )
+    return np.clip(mask, 0.0, 1.0)
 
 
 def check_seed(seed: int) -> int:

@@ -188,7 +188,7 @@ def graft(
     >>> bool(out[:, 40:].std() > 0.005), bool((out[:, :40] == image[:, :40]).all())
     (True, True)
     """
-    check_image(image)
+    image = check_image(image)
     if image.shape[2] not in (1, 3):
         raise ParameterError(f"image must be gray or RGB; got {image.shape[2]} channels.")
     if mask is None:
@@ -213,6 +213,7 @@ def graft(
     layer = tile_texture(band, tile_grid(band.shape, shape, rng), shape)[..., None]
     layer *= np.float32(0.5)  # Linear Light adds 2 * (layer - 0.5): the band at its own contrast
     layer += np.float32(0.5)
+    np.clip(layer, 0.0, 1.0, out=layer)  # as a stored layer is (only a hard edge reaches it)
     area = weight[box]
     if midtones:
         area *= midtone_weight(image[box])

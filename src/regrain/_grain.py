@@ -1,6 +1,7 @@
 """Synthetic texture: a 50% gray layer carrying monochromatic noise, in Overlay or Soft Light.
 
-The Photoshop recipe, one material per row of :data:`GRAIN_MATERIALS`:
+The Photoshop recipe, one material per row of :data:`GRAIN_MATERIALS` (the materials of
+:mod:`regrain._materials` that have a grain recipe; ``restore`` shares that table):
 
 * **metal** - Add Noise, Gaussian, Monochromatic, *amount* 1-3 % (default 2) = the noise's standard
   deviation in % of full scale; then a short directional smear along *angle* and an Unsharp Mask
@@ -20,12 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from regrain._blend import blend as blend_layers
-from regrain._checks import check_choice, check_image, check_range, check_seed
+from regrain._blend import blend, check_mode
+from regrain._checks import as_mask, check_image, check_range, check_seed
 from regrain._filters import gaussian_blur
+from regrain._materials import MATERIALS, check_material
 from regrain.errors import ParameterError
 
-__all__ = ["GRAIN_MATERIALS", "GrainMaterial", "add_grain"]
+__all__ = ["GRAIN_MATERIALS", "GRAIN_MODES", "GrainMaterial", "add_grain"]
 
 SCRATCH_LENGTH = 2.0
 """Std (px) of the metal smear along *angle*: streaks ~8 px long, short like hairline scratches."""
@@ -34,7 +36,8 @@ SCRATCH_WIDTH = 0.5
 SCRATCH_USM_AMOUNT = 1.0
 """Unsharp Mask amount for metal (1.0 = Photoshop's 100 %)."""
 
-GRAIN_BLENDS = ("overlay", "soft-light")
+GRAIN_MODES = ("overlay", "soft-light")
+"""Blend modes of the texture layer: Overlay, or the subtler Soft Light."""
 
 
 @dataclass(frozen=True)
@@ -89,11 +92,17 @@ def _pores(noise: np.ndarray, radius: float, angle: float) -> np.ndarray:
     return gaussian_blur(noise, radius, out=noise)
 
 
+_FILTERS = {"scratches": _scratches, "pores": _pores}
+
 GRAIN_MATERIALS: dict[str, GrainMaterial] = {
-    "metal": GrainMaterial("gaussian", 2.0, (1.0, 3.0), 1.0, _scratches, directional=True),
-    "skin": GrainMaterial("uniform", 3.0, (2.0, 5.0), 0.4, _pores),
+    name: GrainMaterial(
+        r.noise, r.amount, r.recipe, r.radius, _FILTERS[r.filter], directional=r.directional
+    )
+    for name, material in MATERIALS.items()
+    if (r := material.grain) is not None
 }
-"""Material name -> :class:`GrainMaterial` (noise type, default amount and radius, shaping)."""
+"""Material name -> :class:`GrainMaterial` (noise type, default amount and radius, shaping), built
+from the grain recipes of :data:`regrain._materials.MATERIALS`."""
 
 
 def grain_noise(shape: tuple[int, int], kind: str, amount: float, seed: int) -> np.ndarray:
@@ -125,7 +134,8 @@ def grain_layer(
     seed: int = 0,
 ) -> np.ndarray:
     """The texture layer alone: float32 (H, W, 1), 50 % gray plus the shaped noise, in [0, 1]."""
-    spec = GRAIN_MATERIALS[check_choice(material, GRAIN_MATERIALS, "material")]
+    check_material(material, "grain")
+    spec = GRAIN_MATERIALS[material]
     amount = spec.amount if amount is None else amount
     amount = check_range(amount, "amount", low=0.0, low_open=True, high=50.0, unit="%")
     if radius is None:
@@ -147,7 +157,7 @@ def add_grain(
     amount: float | None = None,
     mask: np.ndarray | None = None,
     seed: int = 0,
-    blend: str = "overlay",
+    mode: str = "overlay",
     radius: float | None = None,
     angle: float = 0.0,
 ) -> np.ndarray:
@@ -156,9 +166,10 @@ def add_grain(
     image: float32 (H, W, C) in [0, 1]. amount: noise strength in % of full scale (metal: Gaussian
     standard deviation, recipe 1-3, default 2; skin: uniform +/- range, recipe 2-5, default 3).
     mask: (H, W) in [0, 1], white = texture; the AI-changed area. Outside it the image is returned
-    bit for bit. seed: the same seed gives the same grain. blend: ``"overlay"`` or the subtler
-    ``"soft-light"``. radius (px): metal's Unsharp Mask radius (default 1.0) or skin's pore blur
-    (default 0.4). angle (degrees): direction of metal's scratches. Returns a new float32 image.
+    bit for bit. seed: the same seed gives the same grain. mode: the texture layer's blend mode,
+    ``"overlay"`` or the subtler ``"soft-light"`` (Photoshop's spellings too). radius (px): metal's
+    Unsharp Mask radius (default 1.0) or skin's pore blur (default 0.4). angle (degrees): direction
+    of metal's scratches. Returns a new float32 image.
 
     >>> import numpy as np
     >>> gray = np.full((64, 64, 1), 0.5, np.float32)
@@ -166,9 +177,11 @@ def add_grain(
     >>> bool(0.0 < out.std() < 0.03), bool(abs(out.mean() - 0.5) < 0.005)
     (True, True)
     """
-    check_image(image)
-    check_choice(blend, GRAIN_BLENDS, "blend")
+    image = check_image(image)
+    mode = check_mode(mode, GRAIN_MODES)
+    check_seed(seed)
+    weight = as_mask(mask, image)  # before the noise is drawn
     layer = grain_layer(
         image.shape[:2], material, amount=amount, radius=radius, angle=angle, seed=seed
     )
-    return blend_layers(image, layer, blend, mask=mask)
+    return blend(image, layer, mode, mask=weight)

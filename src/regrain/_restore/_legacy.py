@@ -60,12 +60,7 @@ class Material:
     """Synthesise direction-free texture (pores) rather than the surroundings' own (metal)."""
 
 
-MATERIALS: dict[str, Material] = {
-    "auto": Material(radius=3.0, isotropic=False),
-    "fabric": Material(radius=3.0, isotropic=False),
-    "metal": Material(radius=2.0, isotropic=False),
-    "skin": Material(radius=3.0, isotropic=True),
-}
+from regrain._materials import MATERIALS  # noqa: E402  one table for restore and grain
 
 REBUILD_SIGMAS = 6.0
 """Inside a region that was only smoothed, a mid-scale residue this many times the local texture's
