@@ -385,7 +385,18 @@ def test_end_to_end_with_restore_file_on_local_workers(tmp_path: Path) -> None:
     originals, edited = catalog(tmp_path, ["a", "b"], suffix="-edited")
     out = tmp_path / "out"
     result = CliRunner().invoke(
-        app, ["batch", str(originals), str(edited), "-o", str(out), "--workers", "2", "--maps"]
+        app,
+        [
+            "batch",
+            str(originals),
+            str(edited),
+            "-o",
+            str(out),
+            "-w",
+            "2",
+            "--maps",
+            str(out / "maps"),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "Paired 2 originals" in result.stdout and "2 done, 0 skipped, 0 failed" in result.stdout

@@ -89,7 +89,7 @@ def test_grain_16_bit_round_trip_is_the_library_result(
     source = make_image("ai.tif", bits=16, size=SIZE, seed=5)
     out = tmp_path / "grain.tif"
     run("grain", source, "-o", out, "--material", "skin", "--amount", 4, "--seed", 9,
-        "--mask", mask_file, "--blend", "soft-light")  # fmt: skip
+        "--mask", mask_file, "--mode", "soft-light")  # fmt: skip
     got, info = read_image(out)
     pixels, source_info = read_image(source)
     mask = read_image(mask_file)[0][..., 0]
@@ -99,7 +99,7 @@ def test_grain_16_bit_round_trip_is_the_library_result(
     assert np.array_equal(levels(got)[mask == 0], levels(pixels)[mask == 0])
     # the same command again gives the same file content
     run("grain", source, "-o", tmp_path / "again.tif", "--material", "skin", "--amount", 4,
-        "--seed", 9, "--mask", mask_file, "--blend", "soft-light")  # fmt: skip
+        "--seed", 9, "--mask", mask_file, "--mode", "soft-light")  # fmt: skip
     assert np.array_equal(read_image(tmp_path / "again.tif")[0], got)
 
 
@@ -123,7 +123,46 @@ def test_graft_writes_the_library_result(
     [
         (["blend", "{a}", "{b}", "--mode", "softlight"], "unknown mode 'softlight'"),
         (["blend", "{a}", "{small}"], "both must be the same size"),
-        (["blend", "{a}", "{b}", "--opacity", "2"], "opacity must be <= 1; got 2."),
+        (["blend", "{a}", "{b}", "--opacity", "101"], "--opacity must be <= 100 %; got 101."),
+        (["blend", "{a}", "{b}", "--opacity", "-5%"], "--opacity must be >= 0 %; got -5."),
+        (
+            ["blend", "{a}", "{b}", "--opacity", "half"],
+            "--opacity must be a percentage such as 20 or 20%; got 'half'.",
+        ),
+        (["luminosity", "{a}", "{b}", "--opacity", "nan"], "--opacity must be a percentage"),
+        (
+            ["grain", "{a}", "--material", "fabric"],
+            "material 'fabric' has no synthetic grain "
+            "recipe; grain offers: metal, skin (restore takes 'fabric': it measures the texture "
+            "from the pair)",
+        ),
+        (["grain", "{a}", "--amount", "0%"], "--amount must be > 0 %; got 0."),
+        (
+            ["grain", "{a}", "--mode", "multiply"],
+            "unknown --mode 'multiply'; expected one of: overlay, soft-light",
+        ),
+        (
+            ["grain", "{a}", "--seed=-1"],
+            "seed must be a whole number from 0 to 2147483647; got -1.",
+        ),
+        (["graft", "{a}", "--source", "1,2,30,30", "--mask", "{a}", "--seed=-1"], "seed must be"),
+        (
+            ["graft", "{a}", "--source", "1,2,8,8", "--mask", "{a}", "--radius", "3"],
+            "radius must be <= a quarter of the source's smaller side (2 px)",
+        ),
+        (
+            ["blend", "{a}", "{b}", "--max-megapixels", "nan"],
+            "--max-megapixels must be a finite number; got nan.",
+        ),
+        (["grain", "{a}", "--max-megapixels", "inf"], "--max-megapixels must be a finite number"),
+        (
+            ["graft", "{a}", "--source", "1,2,30,30", "--mask", "{a}", "--max-megapixels", "-1"],
+            "--max-megapixels must be > 0 MP; got -1.",
+        ),
+        (
+            ["blend", "{a}", "{b}", "--quiet", "--verbose"],
+            "give one of --quiet, --verbose, not both.",
+        ),
         (["blend", "{a}", "{b}", "--bits", "12"], "--bits must be 8 or 16; got 12."),
         (["luminosity", "{a}", "{small}"], "both must be the same size"),
         (["grain", "{a}", "--material", "wood"], "unknown material 'wood'"),

@@ -434,7 +434,7 @@ def run_batch(
     workers: int | None = None,
     scheduler: str | None = None,
     force: bool = False,
-    maps: bool = False,
+    maps: bool | str | os.PathLike[str] = False,
     material: str = "auto",
     seed: int = 0,
     bits: int | None = None,
@@ -450,8 +450,9 @@ def run_batch(
     with *scheduler* (``tcp://host:port`` or a scheduler file) the same tasks go to an existing Dask
     cluster, whose workers must see the same paths (a shared file system). Pairs whose output
     already exists are skipped unless *force*; leftovers of a killed run are removed first and their
-    pairs redone. *maps* writes each pair's maps into ``output_dir/maps/<output stem>/``. The other
-    options go to ``restore_file`` unchanged, the same for every pair.
+    pairs redone. *maps* writes each pair's maps into ``<maps>/<output stem>/`` (*maps* a folder,
+    or True for ``output_dir/maps``). The other options go to ``restore_file`` unchanged, the same
+    for every pair.
 
     *job* replaces ``regrain._restore_file.restore_file`` (same signature; it must be importable by
     the workers). ``on_plan`` is called once before the workers start, ``on_result`` after each
@@ -520,7 +521,7 @@ def run_batch(
                 scheduler,
                 time.perf_counter() - started,
                 interrupted,
-                {**options, "maps": maps, "force": force},
+                {**options, "maps": maps if isinstance(maps, bool) else str(maps), "force": force},
             )
 
         try:
@@ -567,9 +568,9 @@ def _default_job() -> Job:
     return restore_file
 
 
-def _task(pair: Pair, output_dir: Path, maps: bool, options: dict[str, Any]) -> dict[str, Any]:
+def _task(pair: Pair, output_dir: Path, maps: Any, options: dict[str, Any]) -> dict[str, Any]:
     """What a worker needs for one pair: absolute paths (workers may run elsewhere) and options."""
-    maps_dir = _maps_dir(pair, output_dir) if maps else None
+    maps_dir = _maps_dir(pair, output_dir, maps) if maps else None
     return {
         "original": str(pair.original.resolve()),
         "edited": str(pair.edited.resolve()),
@@ -580,12 +581,12 @@ def _task(pair: Pair, output_dir: Path, maps: bool, options: dict[str, Any]) -> 
     }
 
 
-def _maps_dir(pair: Pair, output_dir: Path) -> Path:
+def _maps_dir(pair: Pair, output_dir: Path, maps: Any = True) -> Path:
     try:
         rel = pair.output.resolve().relative_to(output_dir.resolve())
     except ValueError:
         rel = Path(pair.output.name)
-    return output_dir / "maps" / rel.with_suffix("")
+    return (output_dir / "maps" if maps is True else Path(maps)) / rel.with_suffix("")
 
 
 def run_pair(job: Job, task: dict[str, Any]) -> dict[str, Any]:
@@ -800,7 +801,7 @@ def _exclusive(output_dir: Path) -> Iterator[None]:
 
 
 def _remove_leftovers(
-    pairs: Sequence[Pair], output_dir: Path, maps: bool
+    pairs: Sequence[Pair], output_dir: Path, maps: Any
 ) -> tuple[list[Path], set[int]]:
     """Delete temporary files of unfinished writes; return them and the pairs they belong to."""
     by_folder: dict[Path, dict[str, int]] = {}
@@ -823,7 +824,7 @@ def _remove_leftovers(
             removed.append(entry)
     if maps:
         for pair in pairs:
-            folder = _maps_dir(pair, output_dir)
+            folder = _maps_dir(pair, output_dir, maps)
             if folder.is_dir():
                 for entry in folder.iterdir():
                     if _part_owner(entry.name) is not None:

@@ -31,7 +31,10 @@ from regrain._checks import as_mask, check_image, check_range, check_seed
 from regrain._filters import high_pass
 from regrain.errors import ParameterError
 
-__all__ = ["MIN_SOURCE", "TileGrid", "desaturate", "graft", "midtone_weight", "source_band"]
+__all__ = [
+    "MIN_SOURCE", "TileGrid", "desaturate", "graft", "graft_options", "midtone_weight",
+    "source_band",
+]  # fmt: skip
 
 MIN_SOURCE = 8
 """Smallest source patch side (px): below it a tile holds too few pores to hide the repetition."""
@@ -62,7 +65,12 @@ def midtone_weight(image: np.ndarray) -> np.ndarray:
     return weight
 
 
-def _check_source(source: tuple[int, int, int, int], shape: tuple[int, ...]) -> tuple[int, ...]:
+def graft_options(
+    source: tuple[int, int, int, int], radius: float = 2.0
+) -> tuple[tuple[int, int, int, int], float]:
+    """Check graft's options before any image is read: the *source* box (4 whole numbers, at
+    least :data:`MIN_SOURCE` px a side) and the High Pass *radius* (> 0, at most a quarter of the
+    source's smaller side, so the patch holds texture, not tone). Returns them as ints and float."""
     try:
         box = tuple(int(v) for v in source)
         exact = all(float(v) == b for v, b in zip(source, box, strict=True))
@@ -73,12 +81,23 @@ def _check_source(source: tuple[int, int, int, int], shape: tuple[int, ...]) -> 
     x, y, w, h = box
     if w < MIN_SOURCE or h < MIN_SOURCE:
         raise ParameterError(f"source must be at least {MIN_SOURCE}x{MIN_SOURCE} px; got {w}x{h}.")
+    radius = check_range(radius, "radius", low=0.0, low_open=True, unit="px")
+    if radius > min(w, h) / 4:
+        raise ParameterError(
+            f"radius must be <= a quarter of the source's smaller side ({min(w, h) / 4:g} px) "
+            f"so the patch holds texture, not tone; got {radius:g}."
+        )
+    return (x, y, w, h), radius
+
+
+def _check_source(source: tuple[int, int, int, int], shape: tuple[int, ...]) -> tuple[int, ...]:
+    (x, y, w, h), _ = graft_options(source, radius=MIN_SOURCE / 4)
     height, width = shape[:2]
     if x < 0 or y < 0 or x + w > width or y + h > height:
         raise ParameterError(
             f"source box x={x}, y={y}, {w}x{h} px reaches outside the {width}x{height} px image."
         )
-    return box
+    return (x, y, w, h)
 
 
 def source_band(
@@ -193,13 +212,8 @@ def graft(
         raise ParameterError(f"image must be gray or RGB; got {image.shape[2]} channels.")
     if mask is None:
         raise ParameterError("graft needs a mask: white where the texture goes.")
-    radius = check_range(radius, "radius", low=0.0, low_open=True, unit="px")
-    _, _, w, h = _check_source(source, image.shape)
-    if radius > min(w, h) / 4:
-        raise ParameterError(
-            f"radius must be <= a quarter of the source's smaller side ({min(w, h) / 4:g} px) "
-            f"so the patch holds texture, not tone; got {radius:g}."
-        )
+    source, radius = graft_options(source, radius)
+    _check_source(source, image.shape)
     rng = np.random.default_rng(check_seed(seed))
     weight = as_mask(mask, image)
     rows = np.flatnonzero(weight.any(axis=(1, 2)))

@@ -124,6 +124,30 @@ def grain_noise(shape: tuple[int, int], kind: str, amount: float, seed: int) -> 
     return noise
 
 
+def grain_options(
+    material: str = "metal",
+    *,
+    amount: float | None = None,
+    radius: float | None = None,
+    angle: float = 0.0,
+    names: tuple[str, str, str] = ("amount", "radius", "angle"),
+) -> tuple[GrainMaterial, float, float, float]:
+    """Check grain's options, before any work: ``(spec, amount %, radius px, angle degrees)``
+    with the material's defaults filled in. *names* are the options' names in messages."""
+    check_material(material, "grain")
+    spec = GRAIN_MATERIALS[material]
+    amount = spec.amount if amount is None else amount
+    amount = check_range(amount, names[0], low=0.0, low_open=True, high=50.0, unit="%")
+    radius = spec.radius if radius is None else radius
+    radius = check_range(radius, names[1], low=0.0, low_open=True, high=10.0, unit="px")
+    angle = check_range(angle, names[2], unit="degrees")
+    if angle != 0.0 and not spec.directional:
+        raise ParameterError(
+            f"{names[2]} applies to directional materials only; {material!r} has none."
+        )
+    return spec, amount, radius, angle
+
+
 def grain_layer(
     shape: tuple[int, int],
     material: str = "metal",
@@ -134,16 +158,7 @@ def grain_layer(
     seed: int = 0,
 ) -> np.ndarray:
     """The texture layer alone: float32 (H, W, 1), 50 % gray plus the shaped noise, in [0, 1]."""
-    check_material(material, "grain")
-    spec = GRAIN_MATERIALS[material]
-    amount = spec.amount if amount is None else amount
-    amount = check_range(amount, "amount", low=0.0, low_open=True, high=50.0, unit="%")
-    if radius is None:
-        radius = spec.radius
-    radius = check_range(radius, "radius", low=0.0, low_open=True, high=10.0, unit="px")
-    angle = check_range(angle, "angle", unit="degrees")
-    if angle != 0.0 and not spec.directional:
-        raise ParameterError(f"angle applies to directional materials only; {material!r} has none.")
+    spec, amount, radius, angle = grain_options(material, amount=amount, radius=radius, angle=angle)
     layer = spec.shape(grain_noise(shape, spec.noise, amount, seed), radius, angle)
     layer += np.float32(0.5)
     np.clip(layer, 0.0, 1.0, out=layer)

@@ -12,15 +12,22 @@ import typer
 from regrain.cli._app import (
     DEFAULT_MAX_MP,
     BitsOpt,
+    JsonOpt,
     MaterialOpt,
     MaxMPOpt,
     QualityOpt,
     QuietOpt,
     SeedOpt,
+    VerboseOpt,
     app,
     check_output_bits,
+    check_output_folder,
+    check_verbosity,
+    console,
     fail,
+    interrupted_code,
     max_pixels,
+    print_json,
     user_errors,
 )
 
@@ -100,13 +107,21 @@ def batch(
     ] = None,
     material: MaterialOpt = "auto",
     maps: Annotated[
-        bool, typer.Option("--maps", help="Also write each pair's maps into OUT/maps/<name>/.")
-    ] = False,
+        Path | None,
+        typer.Option(
+            "--maps",
+            help="Also write each pair's maps into DIR/<name>/ (e.g. OUT/maps).",
+            show_default=False,
+            metavar="DIR",
+        ),
+    ] = None,
     seed: SeedOpt = 0,
     bits: BitsOpt = None,
     quality: QualityOpt = 95,
     max_megapixels: MaxMPOpt = DEFAULT_MAX_MP,
+    as_json: JsonOpt = False,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Restore every (original, edited) pair of a catalog, with progress, resume and a summary.
 
@@ -116,17 +131,25 @@ def batch(
     Running the same command again after an interruption redoes only the unfinished pairs.
 
     Exit code: 0 all done or skipped, 1 a pair failed (see OUT/summary.csv), 2 a usage error,
-    130 interrupted.
+    130 interrupted (Ctrl-C, SIGTERM).
     """
     with user_errors():
         from regrain import _batch
-        from regrain._checks import check_choice, check_seed
-        from regrain._restore import MATERIALS
+        from regrain._checks import check_seed
+        from regrain._materials import check_material
 
-        check_choice(material, MATERIALS, "material")  # before any pair, not once per pair
+        # every option before any pair is looked at, and before a cluster is reached
+        check_verbosity(quiet, verbose, as_json)
+        limit = max_pixels(max_megapixels)
+        check_material(material, "restore")
         check_seed(seed)
         if workers is not None and scheduler is not None:
             raise fail("--workers is for local runs; a cluster's workers are set when started.")
+        if scheduler is not None:
+            check_scheduler(scheduler)
+        check_output_folder(output, "--output")
+        if maps is not None:
+            check_output_folder(maps, "--maps")
         if manifest is not None:
             if originals is not None or edited is not None:
                 raise fail("give either --manifest or the ORIGINALS and EDITED folders, not both.")
@@ -141,12 +164,13 @@ def batch(
                 originals, edited, output, suffixes=suffixes, mask_dir=mask_dir
             )
         if not found.pairs:
-            _print_pairing(_console(stderr=True), found, quiet=False)
-            raise fail("nothing to do: no pair found (see the reasons above).")
+            if verbose:
+                _print_pairing(console(stderr=True), found, quiet=False)
+            raise fail(_nothing_to_do(found, verbose))
         for pair in found.pairs:
             check_output_bits(bits, pair.output)  # --bits 16 with a JPEG output
-        view = _View(quiet=quiet)
-        _print_pairing(view.console, found, quiet)
+        view = _View(quiet=quiet or as_json)
+        _print_pairing(view.console, found, quiet or as_json)
         try:
             summary = _batch.run_batch(
                 found,
@@ -154,29 +178,93 @@ def batch(
                 workers=workers,
                 scheduler=scheduler,
                 force=force,
-                maps=maps,
+                maps=False if maps is None else maps,
                 material=material,
                 seed=seed,
                 bits=bits,
                 quality=quality,
-                max_pixels=max_pixels(max_megapixels),
+                max_pixels=limit,
                 on_plan=view.plan,
                 on_result=view.result,
             )
         except _batch.BatchInterrupted as stop:
             view.close()
+            if as_json:
+                _print_summary_json(stop.summary)
             _interrupted(stop.summary, force)
-            raise typer.Exit(130) from None
+            raise typer.Exit(interrupted_code(stop)) from None
         finally:
             view.close()
-    _print_summary(view.console, summary, quiet)
+    if as_json:
+        _print_summary_json(summary)
+    else:
+        _print_summary(view.console, summary, quiet, verbose)
     raise typer.Exit(summary.exit_code)
 
 
-def _console(*, stderr: bool = False) -> Console:
-    from rich.console import Console
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
 
-    return Console(highlight=False, stderr=stderr)
+
+def check_scheduler(address: str) -> str:
+    """Refuse a --scheduler that is neither a Dask address (``tcp://HOST:PORT``, ``HOST:PORT``)
+    nor an existing scheduler file, before any connection is tried (a bad one would wait for a
+    timeout)."""
+    import re
+    from urllib.parse import urlsplit
+
+    from regrain.errors import ParameterError
+
+    text = address.strip()
+    rule = (
+        "--scheduler must be a Dask address (tcp://HOST:PORT, HOST:PORT) or an existing scheduler "
+        f"file; got {address!r}"
+    )
+    if "://" in text:
+        parts = urlsplit(text)
+        try:
+            port = parts.port  # raises for a port that is not a number in 0-65535
+        except ValueError:
+            raise ParameterError(f"{rule}: the port is not a number from 0 to 65535.") from None
+        if parts.scheme.lower() not in SCHEDULER_SCHEMES:
+            raise ParameterError(
+                f"{rule}: unknown protocol {parts.scheme!r}; expected one of: "
+                f"{', '.join(SCHEDULER_SCHEMES)}."
+            )
+        if parts.scheme.lower() != "inproc" and (not parts.hostname or port is None):
+            raise ParameterError(f"{rule}: it needs a host and a port.")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ParameterError(f"{rule}: a scheduler address has no path.")
+        return text
+    if re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):[0-9]{1,5}", text):
+        if int(text.rsplit(":", 1)[1]) <= 65535:
+            return text
+    if Path(text).is_file():
+        return text
+    raise ParameterError(f"{rule}.")
+
+
+def _nothing_to_do(found: Pairing, verbose: bool) -> str:
+    """The "no pair found" error in one line: how many files were left out, the commonest reason."""
+    if not found.unpaired:
+        return "nothing to do: no image found to pair."
+    from collections import Counter
+
+    reasons = Counter(item.reason for item in found.unpaired)
+    reason, count = reasons.most_common(1)[0]
+    n = len(found.unpaired)
+    more = "" if verbose else "; --verbose lists them"
+    others = f", {n - count} for other reasons" if n > count else ""
+    return (
+        f"nothing to do: no pair found; {n} file{'s' * (n != 1)} left out "
+        f"({count} {reason}{others}){more}."
+    )
+
+
+def _print_summary_json(summary: BatchSummary) -> None:
+    """The batch's summary.json, as written, as the one JSON document on stdout."""
+    import json
+
+    print_json(json.loads(summary.json_path.read_text(encoding="utf-8")))
 
 
 def _show(path: Path) -> str:
@@ -214,7 +302,7 @@ class _View:
     """Shows a batch as it runs: a rich progress bar on a terminal, one line per pair otherwise."""
 
     def __init__(self, *, quiet: bool) -> None:
-        self.console = _console()
+        self.console = console()
         self.quiet = quiet
         self.bar = None
         self.task = None
@@ -323,14 +411,15 @@ def _figure(result: PairResult, name: str) -> str:
     return f"{before:.2f} -> {after:.2f}"
 
 
-def _print_summary(console: Console, summary: BatchSummary, quiet: bool) -> None:
+def _print_summary(console: Console, summary: BatchSummary, quiet: bool, verbose: bool) -> None:
     if quiet:
         return
     from rich.markup import escape
     from rich.table import Table
 
-    shown = [r for r in summary.results if r.status == "failed"][:LIST_LIMIT]
-    shown += [r for r in summary.results if r.status != "failed"][: max(LIST_LIMIT - len(shown), 0)]
+    limit = len(summary.results) if verbose else LIST_LIMIT
+    shown = [r for r in summary.results if r.status == "failed"][:limit]
+    shown += [r for r in summary.results if r.status != "failed"][: max(limit - len(shown), 0)]
     order = {id(r): i for i, r in enumerate(summary.results)}
     shown.sort(key=lambda r: order[id(r)])
     table = Table(title="regrain batch", title_justify="left")

@@ -19,10 +19,13 @@ from regrain.cli._app import (
     OutOpt,
     QualityOpt,
     QuietOpt,
+    VerboseOpt,
     app,
     check_output_bits,
+    check_verbosity,
     echo,
     max_pixels,
+    parse_percent,
     user_errors,
 )
 
@@ -33,30 +36,40 @@ if TYPE_CHECKING:
 
 # spelled out here so that `regrain --help` does not import numpy; a test keeps them in step
 MODE_NAMES = (
-    "normal, multiply, screen, overlay, soft-light, hard-light, linear-light, linear-dodge, "
-    "difference, color, luminosity"
+    "normal, darken, multiply, color-burn, linear-burn, lighten, screen, color-dodge, "
+    "linear-dodge, overlay, soft-light, hard-light, vivid-light, linear-light, pin-light, "
+    "hard-mix, difference, exclusion, subtract, divide, hue, saturation, color, luminosity"
 )
 
 ImageArg = Annotated[Path, typer.Argument(help="Image to work on.", show_default=False)]
 SeedOpt = Annotated[
     int, typer.Option("--seed", help="Random seed: the same seed gives the same texture.")
 ]
+OPACITY_RULE = "percent, as Photoshop shows it: 20 or 20%; a bare number up to 1 is a fraction"
+
+
+def _opacity(text: str) -> float:
+    """--opacity (percent, see :func:`parse_percent`) as the library's 0-1 fraction."""
+    from regrain._checks import check_range
+
+    percent = parse_percent(text, "--opacity", fractions=True)
+    return check_range(percent, "--opacity", low=0.0, high=100.0, unit="%") / 100.0
 
 
 def _check_output(output: Path, bits: int | None, inputs: list[Path | None]) -> None:
-    """Refuse a bad --bits or output path before any heavy work."""
+    """Refuse a bad --bits or output path (an input among them) before any heavy work."""
     from regrain import io
 
     check_output_bits(bits, output)
     io.check_output_path(output, [p for p in inputs if p is not None])
 
 
-def _read_mask(path: Path | None, shape: tuple[int, ...], megapixels: float) -> np.ndarray | None:
+def _read_mask(path: Path | None, shape: tuple[int, ...], limit: int) -> np.ndarray | None:
     from regrain import io
 
     if path is None:
         return None
-    return io.read_mask(path, shape, max_pixels=max_pixels(megapixels))
+    return io.read_mask(path, shape, max_pixels=limit)
 
 
 def _write(
@@ -68,12 +81,14 @@ def _write(
     inputs: list[Path | None],
     quiet: bool,
 ) -> None:
+    from rich.markup import escape
+
     from regrain import io
 
     written = io.write_image(
         output, pixels, info, bits=bits, quality=quality, inputs=[p for p in inputs if p]
     )
-    echo(f"wrote {written}", quiet=quiet)
+    echo(f"wrote {escape(str(written))}", quiet=quiet)
 
 
 @app.command("blend")
@@ -82,27 +97,38 @@ def blend_command(
     layer: Annotated[Path, typer.Argument(help="The layer on top.", show_default=False)],
     output: OutOpt,
     mode: Annotated[
-        str, typer.Option("--mode", "-m", help=f"Blend mode: {MODE_NAMES}.")
+        str,
+        typer.Option(
+            "--mode", "-m", help=f"Blend mode: {MODE_NAMES} (or as Photoshop spells them)."
+        ),
     ] = "normal",
-    opacity: Annotated[float, typer.Option("--opacity", help="Layer opacity, 0-1.")] = 1.0,
+    opacity: Annotated[
+        str, typer.Option("--opacity", help=f"Layer opacity in {OPACITY_RULE}.")
+    ] = "100%",
     mask: MaskOpt = None,
     bits: BitsOpt = None,
     quality: QualityOpt = 95,
     max_megapixels: MaxMPOpt = DEFAULT_MAX_MP,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Put LAYER over BASE in a Photoshop blend mode (W3C formulas); keeps BASE's depth and ICC."""
     with user_errors():
         from regrain import io
-        from regrain._blend import blend
+        from regrain._blend import blend, check_mode
 
-        _check_output(output, bits, [base, layer, mask])
+        check_verbosity(quiet, verbose)
         limit = max_pixels(max_megapixels)
+        mode = check_mode(mode)
+        fraction = _opacity(opacity)
+        _check_output(output, bits, [base, layer, mask])
         below, info = io.read_image(base, max_pixels=limit)
         above, _ = io.read_image(layer, max_pixels=limit, shape=below.shape)
-        weight = _read_mask(mask, below.shape, max_megapixels)
-        result = blend(below, above, mode, opacity=opacity, mask=weight)
+        weight = _read_mask(mask, below.shape, limit)
+        result = blend(below, above, mode, opacity=fraction, mask=weight)
         _write(output, result, info, bits, quality, [base, layer, mask], quiet)
+    if verbose:
+        echo(f"mode {mode}, opacity {100 * fraction:g}%" + (", through the mask" * bool(mask)))
 
 
 @app.command("luminosity")
@@ -113,13 +139,15 @@ def luminosity_command(
     edited: Annotated[Path, typer.Argument(help="The AI-retouched image.", show_default=False)],
     output: OutOpt,
     opacity: Annotated[
-        float, typer.Option("--opacity", help="Opacity of the original, 0-1 (recipe: 0.2).")
-    ] = 0.2,
+        str,
+        typer.Option("--opacity", help=f"Opacity of the original in {OPACITY_RULE} (recipe: 20%)."),
+    ] = "20%",
     mask: MaskOpt = None,
     bits: BitsOpt = None,
     quality: QualityOpt = 95,
     max_megapixels: MaxMPOpt = DEFAULT_MAX_MP,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Quick fix: the ORIGINAL over the EDITED image in Luminosity mode brings its grain back.
 
@@ -129,13 +157,17 @@ def luminosity_command(
         from regrain import io
         from regrain._blend import luminosity_blend
 
-        _check_output(output, bits, [original, edited, mask])
+        check_verbosity(quiet, verbose)
         limit = max_pixels(max_megapixels)
+        fraction = _opacity(opacity)
+        _check_output(output, bits, [original, edited, mask])
         below, info = io.read_image(edited, max_pixels=limit)
         above, _ = io.read_image(original, max_pixels=limit, shape=below.shape)
-        weight = _read_mask(mask, below.shape, max_megapixels)
-        result = luminosity_blend(above, below, opacity=opacity, mask=weight)
+        weight = _read_mask(mask, below.shape, limit)
+        result = luminosity_blend(above, below, opacity=fraction, mask=weight)
         _write(output, result, info, bits, quality, [original, edited, mask], quiet)
+    if verbose:
+        echo(f"Luminosity at {100 * fraction:g}%" + (", through the mask" * bool(mask)))
 
 
 @app.command("grain")
@@ -144,21 +176,25 @@ def grain_command(
     output: OutOpt,
     material: Annotated[
         str,
-        typer.Option("--material", help="metal (micro-scratches) or skin (pores)."),
+        typer.Option(
+            "--material",
+            help="metal (micro-scratches) or skin (pores); auto and fabric are restore's only.",
+        ),
     ] = "metal",
     amount: Annotated[
-        float | None,
+        str | None,
         typer.Option(
             "--amount",
-            help="Noise strength in % of full scale: metal = Gaussian std (1-3, default 2), "
-            "skin = uniform +/- range (2-5, default 3).",
+            help="Noise strength in % of full scale (2 or 2%): metal = Gaussian std (1-3, "
+            "default 2), skin = uniform +/- range (2-5, default 3).",
             show_default=False,
         ),
     ] = None,
     mask: MaskOpt = None,
     seed: SeedOpt = 0,
-    blend: Annotated[
-        str, typer.Option("--blend", help="Texture layer mode: overlay or soft-light (subtler).")
+    mode: Annotated[
+        str,
+        typer.Option("--mode", "-m", help="Texture layer mode: overlay or soft-light (subtler)."),
     ] = "overlay",
     radius: Annotated[
         float | None,
@@ -175,26 +211,46 @@ def grain_command(
     quality: QualityOpt = 95,
     max_megapixels: MaxMPOpt = DEFAULT_MAX_MP,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Add synthetic metal or skin texture (a 50% gray noise layer in Overlay), inside MASK."""
     with user_errors():
         from regrain import io
-        from regrain._grain import add_grain
+        from regrain._blend import check_mode
+        from regrain._checks import check_seed
+        from regrain._grain import GRAIN_MODES, add_grain, grain_options
 
+        check_verbosity(quiet, verbose)
+        limit = max_pixels(max_megapixels)
+        percent = None if amount is None else parse_percent(amount, "--amount")
+        _, percent, radius, angle = grain_options(
+            material,
+            amount=percent,
+            radius=radius,
+            angle=angle,
+            names=("--amount", "--radius", "--angle"),
+        )
+        mode = check_mode(mode, GRAIN_MODES, "--mode")
+        check_seed(seed)
         _check_output(output, bits, [image, mask])
-        pixels, info = io.read_image(image, max_pixels=max_pixels(max_megapixels))
-        weight = _read_mask(mask, pixels.shape, max_megapixels)
+        pixels, info = io.read_image(image, max_pixels=limit)
+        weight = _read_mask(mask, pixels.shape, limit)
         result = add_grain(
             pixels,
             material,
-            amount=amount,
+            amount=percent,
             mask=weight,
             seed=seed,
-            blend=blend,
+            mode=mode,
             radius=radius,
             angle=angle,
         )
         _write(output, result, info, bits, quality, [image, mask], quiet)
+    if verbose:
+        echo(
+            f"{material} grain: amount {percent:g}%, radius {radius:g} px, angle {angle:g} "
+            f"degrees, mode {mode}, seed {seed}"
+        )
 
 
 @app.command("graft")
@@ -229,18 +285,26 @@ def graft_command(
     quality: QualityOpt = 95,
     max_megapixels: MaxMPOpt = DEFAULT_MAX_MP,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Graft real texture from a clean patch (desaturated High Pass, Linear Light) inside MASK."""
     with user_errors():
         from regrain import io
-        from regrain._graft import graft
+        from regrain._checks import check_seed
+        from regrain._graft import graft, graft_options
 
-        box = _parse_box(source)
+        check_verbosity(quiet, verbose)
+        limit = max_pixels(max_megapixels)
+        box, radius = graft_options(_parse_box(source), radius)
+        check_seed(seed)
         _check_output(output, bits, [image, mask])
-        pixels, info = io.read_image(image, max_pixels=max_pixels(max_megapixels))
-        weight = _read_mask(mask, pixels.shape, max_megapixels)
+        pixels, info = io.read_image(image, max_pixels=limit)
+        weight = _read_mask(mask, pixels.shape, limit)
         result = graft(pixels, box, weight, radius=radius, midtones=midtones, seed=seed)
         _write(output, result, info, bits, quality, [image, mask], quiet)
+    if verbose:
+        x, y, w, h = box
+        echo(f"texture from x={x}, y={y}, {w}x{h} px, High Pass {radius:g} px, seed {seed}")
 
 
 def _parse_box(text: str) -> tuple[int, int, int, int]:
