@@ -1,7 +1,9 @@
 """regrain: give photographs back the fine texture that AI retouching takes away.
 
 The public API is flat and loaded lazily, so ``import regrain`` (and ``regrain --help``) stays fast:
-numpy, OpenCV and friends are imported the first time a function is used.
+numpy, OpenCV and friends are imported the first time a function is used. ``__init__.pyi`` gives
+type checkers the same names with their real signatures (the lazy ``__getattr__`` hides them), and
+``py.typed`` says the package is typed.
 
 >>> import regrain
 >>> callable(regrain.blend)
@@ -28,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "radius_to_sigma": "regrain._filters",
     # blend modes and the luminosity quick fix
     "BLEND_MODES": "regrain._blend",
+    "mode_key": "regrain._blend",
     "blend": "regrain._blend",
     "luminosity_blend": "regrain._blend",
     # frequency separation and layered PSD stacks
@@ -35,10 +38,16 @@ _EXPORTS: dict[str, str] = {
     "merge": "regrain._bands",
     "split_scales": "regrain._bands",
     "merge_scales": "regrain._bands",
+    "PsdLayer": "regrain._psd",
     "write_psd_stack": "regrain._psd",
     "read_psd_stack": "regrain._psd",
+    # materials (restore and grain share the table)
+    "MATERIALS": "regrain._materials",
+    "Material": "regrain._materials",
+    "GrainRecipe": "regrain._materials",
     # synthetic texture and High Pass grafting
     "GRAIN_MATERIALS": "regrain._grain",
+    "GrainMaterial": "regrain._grain",
     "add_grain": "regrain._grain",
     "graft": "regrain._graft",
     # texture-loss analysis and automatic restore
@@ -47,7 +56,13 @@ _EXPORTS: dict[str, str] = {
     "RestoreResult": "regrain._restore",
     "restore": "regrain._restore",
     # catalogs
+    "Pair": "regrain._batch",
+    "Pairing": "regrain._batch",
+    "PairResult": "regrain._batch",
+    "BatchSummary": "regrain._batch",
+    "BatchInterrupted": "regrain._batch",
     "pair_folders": "regrain._batch",
+    "read_manifest": "regrain._batch",
     "run_batch": "regrain._batch",
     # errors
     "RegrainError": "regrain.errors",
