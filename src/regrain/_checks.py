@@ -80,7 +80,8 @@ def check_values(image: np.ndarray, name: str = "image") -> tuple[float, float]:
     """Refuse NaN, inf and values outside [0, 1] (give or take :data:`VALUE_SLACK`), naming
     how many are not finite or the range received; return the lowest and highest value."""
     low, high = _min_max(image)  # NaN propagates through both
-    if low >= -VALUE_SLACK and high <= 1.0 + VALUE_SLACK:
+    slack = VALUE_SLACK + 1e-6  # and float32 rounding of it
+    if low >= -slack and high <= 1.0 + slack:
         return low, high
     bad = int(np.count_nonzero(~np.isfinite(image)))
     if bad:
