@@ -407,3 +407,16 @@ def test_run_as_a_module_prints_the_same(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "10000", "True"]
+
+
+def test_paths_with_brackets_print_as_they_are(tmp_path: Path, pair) -> None:
+    # rich markup would take "[v2]" or "[bold]" for a style and drop it
+    original, edited, _ = pair
+    folder = tmp_path / "final [v2] [bold]"
+    folder.mkdir()
+    for args in (["grain", edited, "-o", folder / "g.tif"],
+                 ["restore", original, edited, "-o", folder / "r.tif", "--maps", folder / "m"],
+                 ["convert", edited, "-o", folder / "c.png"]):  # fmt: skip
+        code, stdout, stderr = invoke(*args)
+        assert code == 0, stderr
+        assert f"wrote {args[-1] if args[0] != 'restore' else folder / 'r.tif'}" in stdout, stdout

@@ -280,9 +280,10 @@ def console(*, stderr: bool = False) -> Console:
 
 
 def echo(message: str, *, quiet: bool = False) -> None:
-    """Print a line of normal output (rich markup) unless --quiet."""
+    """Print a line of plain text (no markup: a path with ``[1]`` in it prints as it is) unless
+    --quiet."""
     if not quiet:
-        console().print(message)
+        console().print(message, markup=False)
 
 
 def print_json(document: Any) -> None:

@@ -81,14 +81,12 @@ def _write(
     inputs: list[Path | None],
     quiet: bool,
 ) -> None:
-    from rich.markup import escape
-
     from regrain import io
 
     written = io.write_image(
         output, pixels, info, bits=bits, quality=quality, inputs=[p for p in inputs if p]
     )
-    echo(f"wrote {escape(str(written))}", quiet=quiet)
+    echo(f"wrote {written}", quiet=quiet)
 
 
 @app.command("blend")

@@ -131,16 +131,14 @@ def restore(
         return
     if quiet:
         return
-    from rich.markup import escape
-
     echo(
-        f"wrote {escape(str(output))} in {seconds:.2f} s; plastic area "
+        f"wrote {output} in {seconds:.2f} s; plastic area "
         f"{_percent(figures.get('plastic_before'))} -> {_percent(figures.get('plastic_after'))}, "
         f"fine-texture energy {figures['energy_ratio_before']:.2f} -> "
         f"{figures['energy_ratio_after']:.2f} of the original's"
     )
     if maps is not None:
-        echo(f"maps in {escape(str(maps))}/")
+        echo(f"maps in {maps}/")
     if verbose:
         shares = [
             f"{name} {_percent(figures[f'share_{name}'])}"
