@@ -195,3 +195,39 @@ def test_refuses_to_overwrite_an_input(make_image: Callable[..., Path]) -> None:
     result = runner.invoke(app, ["grain", str(base), "-o", str(base)])
     assert result.exit_code == 2 and "output path is the input file" in result.stderr
     assert base.read_bytes() == before
+
+
+def test_opacity_is_percent_as_photoshop_shows_it(
+    tmp_path: Path, make_image: Callable[..., Path]
+) -> None:
+    base = make_image("base.tif", bits=16, size=SIZE, seed=1)
+    layer = make_image("layer.tif", bits=16, size=SIZE, seed=2)
+    below, above = read_image(base)[0], read_image(layer)[0]
+    written = {}
+    for text in ("60", "60%", "0.6", " 60 % "):
+        out = tmp_path / f"o{len(written)}.tif"
+        run("blend", base, layer, "-o", out, "--mode", "multiply", "--opacity", text)
+        written[text] = read_image(out)[0]
+    expected = levels(blend(below, above, "multiply", opacity=0.6))
+    for text, got in written.items():
+        assert np.array_equal(levels(got), expected), text
+    # 1% is one percent, a bare 1 the whole layer
+    run("blend", base, layer, "-o", tmp_path / "one.tif", "--mode", "multiply", "--opacity", "1%")
+    run("blend", base, layer, "-o", tmp_path / "all.tif", "--mode", "multiply", "--opacity", "1")
+    assert np.array_equal(levels(read_image(tmp_path / "one.tif")[0]),
+                          levels(blend(below, above, "multiply", opacity=0.01)))  # fmt: skip
+    assert np.array_equal(levels(read_image(tmp_path / "all.tif")[0]),
+                          levels(blend(below, above, "multiply")))  # fmt: skip
+
+
+def test_every_mode_and_photoshop_spelling_on_the_command_line(
+    tmp_path: Path, make_image: Callable[..., Path]
+) -> None:
+    base = make_image("base.tif", bits=8, size=SIZE, seed=1)
+    layer = make_image("layer.tif", bits=8, size=SIZE, seed=2)
+    below, above = read_image(base)[0], read_image(layer)[0]
+    for mode in BLEND_MODES:
+        spelled = mode.replace("-", " ").title()  # "Color Dodge", as Photoshop's menu
+        out = tmp_path / f"{mode}.tif"
+        run("blend", base, layer, "-o", out, "--mode", spelled, "-q")
+        assert np.array_equal(levels(read_image(out)[0], 8), levels(blend(below, above, mode), 8))

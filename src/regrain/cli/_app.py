@@ -244,6 +244,18 @@ def parse_percent(text: str, option: str, *, fractions: bool = False) -> float:
     it: ``0.2`` is 20 %; ``1`` is 100 %; write ``1%`` for one percent. A number above 1, or any
     number written with ``%``, is percent.
     """
+    value, fraction = _percent_or_fraction(text, option, fractions)
+    return value * 100.0 if fraction else value
+
+
+def parse_fraction(text: str, option: str) -> tuple[float, float]:
+    """``--opacity`` as ``(fraction 0-1 for the library, percent for messages)``, read as
+    :func:`parse_percent` with *fractions*; a bare ``0.6`` stays exactly 0.6."""
+    value, fraction = _percent_or_fraction(text, option, True)
+    return (value, value * 100.0) if fraction else (value / 100.0, value)
+
+
+def _percent_or_fraction(text: str, option: str, fractions: bool) -> tuple[float, bool]:
     from regrain.errors import ParameterError
 
     raw = text.strip()
@@ -254,9 +266,7 @@ def parse_percent(text: str, option: str, *, fractions: bool = False) -> float:
         value = math.nan
     if not math.isfinite(value):
         raise ParameterError(f"{option} must be a percentage such as 20 or 20%; got {text!r}.")
-    if fractions and not percent and 0 <= value <= 1:
-        value *= 100.0
-    return value
+    return value, fractions and not percent and 0 <= value <= 1
 
 
 def check_verbosity(quiet: bool, verbose: bool, as_json: bool = False) -> None:

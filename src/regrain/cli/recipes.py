@@ -25,6 +25,7 @@ from regrain.cli._app import (
     check_verbosity,
     echo,
     max_pixels,
+    parse_fraction,
     parse_percent,
     user_errors,
 )
@@ -52,8 +53,9 @@ def _opacity(text: str) -> float:
     """--opacity (percent, see :func:`parse_percent`) as the library's 0-1 fraction."""
     from regrain._checks import check_range
 
-    percent = parse_percent(text, "--opacity", fractions=True)
-    return check_range(percent, "--opacity", low=0.0, high=100.0, unit="%") / 100.0
+    fraction, percent = parse_fraction(text, "--opacity")
+    check_range(percent, "--opacity", low=0.0, high=100.0, unit="%")
+    return fraction
 
 
 def _check_output(output: Path, bits: int | None, inputs: list[Path | None]) -> None:
