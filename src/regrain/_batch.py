@@ -845,18 +845,27 @@ def _dispatch(
     scheduler: str | None,
     plan: BatchPlan,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (index, result) as pairs finish, keeping at most 2 x workers pairs queued."""
+    """Yield (index, result) as pairs finish, keeping at most 2 x workers pairs queued.
+
+    A pair lost with a dead worker before it even started (it was queued there) is sent again,
+    once: the death was another pair's, not its own.
+    """
     from dask.distributed import as_completed
 
     with _quiet_dask(), _client(n_local, scheduler) as client:
         queue = iter(tasks.items())
+        again: list[tuple[int, dict[str, Any]]] = []
+        resent: set[int] = set()
         running: dict[str, tuple[int, Any]] = {}
         token = uuid.uuid4().hex[:12]  # keys are shared by every client of a cluster
 
         def submit(n: int) -> list:
             futures = []
-            for i, task in itertools.islice(queue, n):
-                future = client.submit(run_pair, job, task, pure=False, key=f"regrain-{token}-{i}")
+            for i, task in itertools.islice(itertools.chain(again, queue), n):
+                if again and again[0][0] == i:
+                    again.pop(0)
+                key = f"regrain-{token}-{i}{'-again' * (i in resent)}"
+                future = client.submit(run_pair, job, task, pure=False, key=key)
                 running[future.key] = (i, future)
                 futures.append(future)
             return futures
@@ -874,13 +883,26 @@ def _dispatch(
                 except Exception as exc:  # a dead worker, a task the cluster lost
                     result = _lost(exc)
                 future.release()
-                yield i, result
+                if result.get("lost") and i not in resent and not _started(tasks[i]):
+                    resent.add(i)
+                    again.append((i, tasks[i]))
+                else:
+                    yield i, result
                 for new in submit(budget - len(running)):
                     flow.add(new)
         except BaseException:
             with _no_sigint():
                 client.cancel([f for _, f in running.values()], force=True)
             raise
+
+
+def _started(task: dict[str, Any]) -> bool:
+    """Whether this run's worker began the pair of *task* (its record says so)."""
+    batch = task.get("_batch") or {}
+    if not batch.get("record"):
+        return True  # no record kept: assume the worst
+    record = state.read_record(Path(batch["record"]))
+    return record is not None and record.get("run") == batch.get("run")
 
 
 def _lost(exc: BaseException) -> dict[str, Any]:
