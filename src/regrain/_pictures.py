@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import io as _bytesio
+import struct
 from collections.abc import Sequence
 
 import numpy as np
@@ -52,10 +53,15 @@ BOX_COLOUR = (26, 230, 255)  # the worst regions' boxes: a cyan no loss colour c
 # ------------------------------------------------------------------------------------ colour
 @functools.lru_cache(maxsize=1)
 def srgb_icc() -> bytes:
-    """The bytes of an sRGB ICC profile (LittleCMS's), embedded in every RGB picture."""
+    """The bytes of an sRGB ICC profile (LittleCMS's), embedded in every RGB picture.
+
+    Its creation date is fixed (2024-01-01), so that every run writes the same bytes.
+    """
     from PIL import ImageCms
 
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    blob = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    blob[24:36] = struct.pack(">6H", 2024, 1, 1, 0, 0, 0)
+    return bytes(blob)
 
 
 def picture_icc(channels: int) -> bytes | None:

@@ -249,13 +249,16 @@ def _row(row: dict[str, Any], base: Path) -> str:
         note = html.escape(str(decision.get("note") or ""))
         review = f'<div class="review {said}">{said} {note}</div>'
     return (
-        f"<tr {' '.join(data)}>"
+        f"<tbody {' '.join(data)}><tr>"
         f'<td class="name">{link}{review}</td>'
         f'<td class="status {status.replace(" ", "-")}">{html.escape(status)}'
         f'<div class="reason">{reason}</div></td>'
         + "".join(cells)
-        + _pictures_cell(row, base)
-        + "</tr>"
+        + "</tr><tr>"
+        + _pictures_cell(row, base).replace(
+            '<td class="pics">', f'<td class="pics" colspan="{len(COLUMNS)}">', 1
+        )
+        + "</tr></tbody>"
     )
 
 
@@ -298,10 +301,9 @@ there). Restored / rebuilt / smooth: shares of the changed area. Click a column 
 reverse.</p>
 <div class="controls">Show: {filters} <span id="shown"></span></div>
 </header>
-<table id="pairs"><thead><tr>{heads}<th>pictures</th></tr></thead>
-<tbody>
+<table id="pairs"><thead><tr>{heads}</tr></thead>
 {"".join(_row(row, output_dir) for row in rows)}
-</tbody></table>
+</table>
 <script>{js}</script>
 </body></html>
 """

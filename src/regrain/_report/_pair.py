@@ -175,18 +175,25 @@ def _read_map(maps_dir, name: str, shape: tuple[int, int]):
 
 
 def _worst_area(plane) -> list[int]:
-    """The 256 x 256 px window (x, y, w, h) where *plane* (H, W) sums highest."""
+    """The square window (x, y, w, h), 256 px a side or the image's short side, where *plane*
+    (H, W) sums highest: the place a 100% crop shows best."""
     import cv2
     import numpy as np
 
     h, w = plane.shape
-    step = max(1, max(h, w) // 512)  # a coarse grid is enough to place a crop
-    small = plane[::step, ::step].astype(np.float32)
-    window = max(1, 256 // step)
-    summed = cv2.blur(small, (window, window), borderType=cv2.BORDER_CONSTANT)
-    y, x = np.unravel_index(int(np.argmax(summed)), summed.shape)
     side = min(256, w, h)
-    return [int(x * step) - side // 2, int(y * step) - side // 2, side, side]
+    step = max(1, max(h, w) // 512)  # a coarse grid is enough to place a crop
+    small = np.ascontiguousarray(plane[::step, ::step], dtype=np.float32)
+    window = max(1, side // step)
+    summed = cv2.blur(small, (window, window), borderType=cv2.BORDER_CONSTANT)
+    # only windows that lie inside the image
+    half = window // 2
+    inner = summed[
+        half : max(half + 1, small.shape[0] - (window - half) + 1),
+        half : max(half + 1, small.shape[1] - (window - half) + 1),
+    ]
+    y, x = np.unravel_index(int(np.argmax(inner)), inner.shape)
+    return [int(x * step), int(y * step), side, side]
 
 
 def _save(path: Path, pixels) -> None:

@@ -2,8 +2,7 @@
 (function () {
   "use strict";
   var table = document.getElementById("pairs");
-  var body = table.tBodies[0];
-  var rows = Array.prototype.slice.call(body.rows);
+  var rows = Array.prototype.slice.call(table.tBodies);  // one tbody per pair: figures + pictures
   function value(row, key, kind) {
     var raw = key === "name" || key === "status" ? row.dataset[key] : row.dataset[camel(key)];
     if (kind === "text") return raw || "";
@@ -24,7 +23,7 @@
       var order = kind === "text" ? String(x).localeCompare(String(y)) : x - y;
       return down ? -order : order;
     });
-    rows.forEach(function (row) { body.appendChild(row); });
+    rows.forEach(function (row) { table.appendChild(row); });
   }
   Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th) {
     if (!th.dataset.key) return;
