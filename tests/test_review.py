@@ -303,7 +303,8 @@ def test_paths_outside_out_and_bad_requests_get_4xx_and_change_nothing(
         ("/api/redo", b'{"pair": "a.tif", "material": "auto", "strength": NaN}', js),
         (
             "/api/redo",
-            b'{"pair": "a.tif", "material": "auto", "strength": 1, "mask": "data:image/png;base64,AAAA"}',
+            b'{"pair": "a.tif", "material": "auto", "strength": 1, '
+            b'"mask": "data:image/png;base64,AAAA"}',
             js,
         ),
         (
@@ -363,8 +364,9 @@ def test_decisions_become_xmp_that_exiftool_reads(out: Path) -> None:
     (out / "a.xmp").write_text(
         '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
         '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" '
-        'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Label="Blue"><dc:creator><rdf:Seq><rdf:li>Studio</rdf:li>'
-        "</rdf:Seq></dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>"
+        'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Label="Blue">'
+        "<dc:creator><rdf:Seq><rdf:li>Studio</rdf:li></rdf:Seq></dc:creator>"
+        "</rdf:Description></rdf:RDF></x:xmpmeta>"
     )
     client.post("/api/xmp", json={"pair": "a.tif", "mode": "sidecar"})
     kept = json.loads(
