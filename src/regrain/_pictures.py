@@ -245,19 +245,26 @@ def _quietest_corner(signal: np.ndarray, size: tuple[int, int], margin: int) -> 
 
 
 def _with_legend(picture: np.ndarray, panel: _Panel, signal: np.ndarray) -> np.ndarray:
-    """Draw *panel* on *picture* (uint8 (H, W, 1|3)) in its quietest corner; float32 back."""
+    """Draw *panel* on *picture* (uint8 (H, W, 1|3)) in its quietest corner; float32 back.
+
+    Only the panel's own pixels go through Pillow: the rest of a 24 MP map is never copied."""
     from PIL import Image, ImageDraw
 
     h, w = picture.shape[:2]
     gray = picture.shape[2] == 1
     if min(h, w) >= LEGEND_MIN_PX:
-        canvas = Image.fromarray(picture[..., 0] if gray else picture, "L" if gray else "RGB")
-        size = panel.size(ImageDraw.Draw(canvas))
-        if size[0] < w - 4 and size[1] < h - 4:
-            margin = max(2, panel.unit // 2)
-            panel.draw(canvas, *_quietest_corner(signal, size, margin))
-            picture = np.asarray(canvas).reshape(h, w, -1)
-    return picture.astype(np.float32) * np.float32(1 / 255)
+        pw, ph = panel.size(ImageDraw.Draw(Image.new("L", (1, 1))))
+        if pw < w - 4 and ph < h - 4:
+            if not picture.flags.writeable:
+                picture = picture.copy()
+            x, y = _quietest_corner(signal, (pw, ph), max(2, panel.unit // 2))
+            part = picture[y : y + ph + 1, x : x + pw + 1]
+            canvas = Image.fromarray(
+                np.ascontiguousarray(part[..., 0] if gray else part), "L" if gray else "RGB"
+            )
+            panel.draw(canvas, 0, 0)
+            part[...] = np.asarray(canvas).reshape(part.shape)
+    return np.multiply(picture, np.float32(1 / 255), dtype=np.float32)
 
 
 def _to8(plane: np.ndarray) -> np.ndarray:
@@ -305,7 +312,7 @@ def classes_picture(classes: np.ndarray, names: Sequence[str] = tuple(CLASS_COLO
     gives each number's name, restore's ``CLASS_NAMES``). Returns float32 (H, W, 3).
     """
     table = np.array([CLASS_COLOURS[n][0] for n in names], np.uint8)
-    index = np.clip(np.asarray(classes).astype(np.intp), 0, len(names) - 1)
+    index = np.minimum(np.asarray(classes).astype(np.uint8), len(names) - 1)
     picture = table[index]
     panel = _Panel(_unit(classes.shape[1], classes.shape[0])).text("what regrain did here")
     for name in names:
