@@ -101,8 +101,54 @@ def slow_copy_job(original, edited, output, **options) -> dict:
     return copy_job(original, edited, output, **options)
 
 
+def write_then_hang_job(original, edited, output, **options) -> dict:
+    """Finish the output, then never return: a worker caught between its write and its answer."""
+    copy_job(original, edited, output, **options)
+    time.sleep(120)
+    return {}
+
+
+def write_then_die_job(original, edited, output, **options) -> dict:
+    """Finish the output, then the worker process dies (the kernel's OOM killer, a kill -9)."""
+    copy_job(original, edited, output, **options)
+    os.kill(os.getpid(), signal.SIGKILL)
+    return {}
+
+
+def batch_process(tmp_path: Path, job: str, originals: Path, edited: Path, out: Path):
+    """`regrain batch` in a new session (as a terminal runs it), with *job* as the per-pair job."""
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import test_batch\n"
+        f"from regrain import _batch; _batch._default_job = lambda: test_batch.{job}\n"
+        "from regrain.cli import app; app(sys.argv[2:], prog_name='regrain')\n"
+    )
+    args = [sys.executable, "-c", script, str(Path(__file__).parent), "batch"]
+    args += [str(originals), str(edited), "-o", str(out), "--workers", "2"]
+    return subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+
+
+def wait_for_outputs(out: Path, n: int, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while len(list(out.glob("*.tif"))) < n:
+        if time.monotonic() > deadline or proc.poll() is not None:
+            pytest.fail(f"the batch did not write {n} outputs in time")
+        time.sleep(0.05)
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def summary_of(out: Path) -> dict:
+    return json.loads((out / ".regrain" / "summary.json").read_text())
+
+
 def summary_rows(out: Path) -> dict[str, dict]:
-    return {row["name"]: row for row in json.loads((out / "summary.json").read_text())["pairs"]}
+    return {row["name"]: row for row in summary_of(out)["pairs"]}
 
 
 def reasons(found) -> dict[str, str]:
@@ -272,7 +318,7 @@ def test_failing_pairs_do_not_stop_the_others(tmp_path: Path, cluster: str) -> N
     assert "b.tif:" in rows["b.tif"]["reason"]  # the file is named, then the problem
     assert "64x50" in rows["c.tif"]["reason"] and "64x48" in rows["c.tif"]["reason"]
     assert "\n" not in rows["b.tif"]["reason"] + rows["c.tif"]["reason"]
-    with open(out / "summary.csv", newline="") as handle:
+    with open(out / ".regrain" / "summary.csv", newline="") as handle:
         csv_rows = {row["name"]: row for row in csv.DictReader(handle)}
     assert csv_rows["b.tif"]["status"] == "failed"
     assert csv_rows["b.tif"]["reason"] == rows["b.tif"]["reason"]
@@ -293,7 +339,9 @@ def test_resume_skips_finished_outputs_and_redoes_half_written_ones(
     (out / "b.tif").write_bytes(b"finished earlier")
     (out / ".b.tif.k3x9q1.part.tif").write_bytes(b"II*\x00half")
     (out / ".c.tif.8fj2ma.part.tif").write_bytes(b"II*\x00half")
-    (out / ".summary.json.z0a1b2.part").write_text("{")
+    (out / ".summary.json.z0a1b2.part").write_text("{")  # an older regrain's
+    (out / ".regrain").mkdir()
+    (out / ".regrain" / ".summary.json.z0a1b2.part").write_text("{")
     summary = run_batch(pair_folders(originals, edited, out), out, scheduler=cluster, job=copy_job)
     status = {r.pair.name: r.status for r in summary.results}
     assert status == {"a.tif": "skipped", "b.tif": "done", "c.tif": "done", "d.tif": "done"}
@@ -304,7 +352,7 @@ def test_resume_skips_finished_outputs_and_redoes_half_written_ones(
     np.testing.assert_array_equal(
         tifffile.imread(out / "c.tif"), tifffile.imread(edited / "c_ai.tif")
     )
-    assert [p.name for p in out.iterdir() if ".part" in p.name] == []
+    assert [p.name for p in out.rglob("*") if ".part" in p.name] == []
     assert summary.exit_code == 0
 
     # a second run finds everything finished and keeps the figures of the first
@@ -511,7 +559,7 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(tmp_path: Path, clust
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "To resume, run the same command" in stderr
     assert "Traceback" not in stderr and "distributed" not in stderr + stdout
-    report = json.loads((out / "summary.json").read_text())
+    report = summary_of(out)
     assert report["interrupted"] is True and report["counts"]["not run"] > 0
     finished = {p.name for p in out.glob("*.tif")}
     assert 2 <= len(finished) < 10
@@ -600,8 +648,123 @@ def test_batch_on_a_separate_dask_scheduler_and_worker(tmp_path: Path, dask_proc
     )
     assert result.exit_code == 0, result.output
     assert f"the Dask cluster at {dask_processes}" in result.stdout
-    report = json.loads((out / "summary.json").read_text())
+    report = summary_of(out)
     assert report["counts"]["done"] == 3 and report["scheduler"] == dask_processes
     assert report["workers"] == 1
     for stem in ("a", "b", "c"):
         assert tifffile.imread(out / f"{stem}.tif").shape == (H, W, 3)
+
+
+# ----------------------------------------------- the disk, not the messages, says what is done
+def test_sigterm_stops_the_batch_and_still_writes_the_summary(tmp_path: Path) -> None:
+    originals, edited = catalog(tmp_path, [f"p{k}" for k in range(10)])
+    out = tmp_path / "out"
+    proc = batch_process(tmp_path, "slow_copy_job", originals, edited, out)
+    try:
+        wait_for_outputs(out, 2, proc)
+        os.kill(proc.pid, signal.SIGTERM)  # the parent only, as `kill PID` or a job scheduler does
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        stop_group(proc)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "interrupted" in stderr
+    report = summary_of(out)
+    assert report["interrupted"] is True
+    finished = {p.name for p in out.glob("*.tif")}
+    rows = summary_rows(out)
+    assert {n for n, r in rows.items() if r["status"] == "done"} == finished
+    assert not [p for p in out.rglob("*") if ".part" in p.name]
+
+
+def test_outputs_finished_before_ctrl_c_are_done_not_not_run(tmp_path: Path) -> None:
+    originals, edited = catalog(tmp_path, ["a", "b", "c", "d"])
+    out = tmp_path / "out"
+    proc = batch_process(tmp_path, "write_then_hang_job", originals, edited, out)
+    try:
+        wait_for_outputs(out, 2, proc)  # both workers wrote their output, neither has answered
+        time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        stop_group(proc)
+    assert proc.returncode == 130, stderr
+    finished = {p.name for p in out.glob("*.tif")}
+    assert len(finished) == 2
+    rows = summary_rows(out)
+    assert {n for n, r in rows.items() if r["status"] == "done"} == finished
+    assert {n for n, r in rows.items() if r["status"] == "not run"} == {
+        "a.tif",
+        "b.tif",
+        "c.tif",
+        "d.tif",
+    } - finished
+    assert "2 of 4 pairs finished" in stderr
+    for name in finished:  # complete, and the edited pixels as the job wrote them
+        np.testing.assert_array_equal(
+            tifffile.imread(out / name), tifffile.imread(edited / name.replace(".tif", "_ai.tif"))
+        )
+
+
+def test_a_worker_killed_after_writing_its_output_does_not_fail_the_pair(tmp_path: Path) -> None:
+    originals, edited = catalog(tmp_path, ["a", "b"])
+    out = tmp_path / "out"
+    summary = run_batch(
+        pair_folders(originals, edited, out), out, workers=1, job=write_then_die_job, report=False
+    )
+    status = {r.pair.name: (r.status, r.reason) for r in summary.results}
+    assert {s for s, _ in status.values()} == {"done"}, status
+    assert all("figures not recorded" in why for _, why in status.values())
+    assert summary.exit_code == 0
+    # and a second run skips them: the records say which options made them
+    again = run_batch(pair_folders(originals, edited, out), out, workers=1, job=copy_job)
+    assert {r.status for r in again.results} == {"skipped"}
+
+
+def test_a_resume_with_other_options_refuses_and_force_redoes(tmp_path: Path, cluster: str) -> None:
+    originals, edited = catalog(tmp_path, ["a", "b"])
+    out = tmp_path / "out"
+    run_batch(pair_folders(originals, edited, out), out, scheduler=cluster, job=copy_job)
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.tif")}
+    record = json.loads((out / ".regrain" / "outputs" / "a.tif.json").read_text())
+    assert record["state"] == "done" and record["options"]["material"] == "auto"
+
+    with pytest.raises(ParameterError, match=r"2 outputs .* were made with other options") as err:
+        run_batch(
+            pair_folders(originals, edited, out),
+            out,
+            scheduler=cluster,
+            job=copy_job,
+            material="metal",
+        )
+    assert "material auto, now metal" in str(err.value) and "--force" in str(err.value)
+    assert "\n" not in str(err.value)
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.tif")} == before  # nothing redone
+
+    cli = CliRunner().invoke(
+        app, ["batch", str(originals), str(edited), "-o", str(out), "--material", "metal"]
+    )
+    assert cli.exit_code == 2 and "made with other options" in cli.stderr
+    assert len(cli.stderr.strip().splitlines()) == 1
+
+    redone = run_batch(
+        pair_folders(originals, edited, out),
+        out,
+        scheduler=cluster,
+        job=copy_job,
+        material="metal",
+        force=True,
+    )
+    assert [r.status for r in redone.results] == ["done", "done"]
+    record = json.loads((out / ".regrain" / "outputs" / "a.tif.json").read_text())
+    assert record["options"]["material"] == "metal"
+    assert summary_of(out)["options"]["material"] == "metal"
+
+
+def test_lock_and_summaries_stay_out_of_the_delivery_folder(tmp_path: Path, cluster: str) -> None:
+    originals, edited = catalog(tmp_path, ["a", "b"])
+    out = tmp_path / "out"
+    run_batch(pair_folders(originals, edited, out), out, scheduler=cluster, job=copy_job)
+    top = sorted(p.name for p in out.iterdir())
+    assert top == [".regrain", "a.tif", "b.tif", "report", "report.html"]
+    hidden = sorted(p.name for p in (out / ".regrain").iterdir())
+    assert {"batch.lock", "summary.csv", "summary.json", "outputs"} <= set(hidden)

@@ -4,14 +4,19 @@ A catalog is two folders (or a CSV manifest) of pairs. :func:`pair_folders` matc
 with its edited copy by file stem (``IMG_0001.tif`` with ``IMG_0001_ai.png``) and says why any file
 was left out; :func:`run_batch` restores each pair with ``regrain._restore_file.restore_file``
 on Dask workers, locally (one process per core) or on an existing cluster, and writes
-``summary.json`` and ``summary.csv`` into the output folder.
+``report.html`` into the output folder and ``summary.json``, ``summary.csv`` and each output's
+record into its hidden ``.regrain/`` subfolder (see :mod:`regrain._batch_state`).
 
 What a retoucher can rely on:
 
 - an output is written atomically, so an output that exists is finished: a second run of the same
   batch skips it and redoes only the rest (``force=True`` redoes everything);
+- each output's record says which options made it: a run with other options refuses, in one line,
+  to skip those outputs silently (``force=True`` redoes them);
 - temporary files a killed run left behind (``.<name>.*.part*``) are removed and their pairs redone;
 - one bad pair does not stop the others: it is recorded as failed with a one-line reason;
+- Ctrl-C or SIGTERM stops the run cleanly and the summary is still written, rebuilt from what is
+  on disk: a pair whose output was finished is ``done`` even if its worker died before saying so;
 - the parent process never loads an image: workers get paths, at most ``2 x workers`` pairs are
   queued at once, so memory stays at about one pair per worker however large the catalog.
 
@@ -24,7 +29,6 @@ import contextlib
 import csv
 import io as _stringio
 import itertools
-import json
 import logging
 import os
 import signal
@@ -37,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from regrain import _batch_state as state
 from regrain.errors import ImageFileError, ParameterError, RegrainError
 
 __all__ = [
@@ -61,8 +66,18 @@ IMAGE_EXTENSIONS = frozenset({".tif", ".tiff", ".png", ".jpg", ".jpeg", ".psd"})
 DEFAULT_SUFFIXES = ("_ai", "-edited", "_gf", "_edit")
 """Suffixes an edited file's stem may carry after the original's stem: ``a.tif`` <- ``a_ai.png``."""
 
-FIGURES = ("plastic_before", "energy_ratio_before", "plastic_after", "energy_ratio_after")
-"""The per-pair figures ``restore_file`` returns, in the order the summary lists them."""
+FIGURES = (
+    "plastic_before",
+    "energy_ratio_before",
+    "plastic_after",
+    "energy_ratio_after",
+    "share_restored",
+    "share_rebuilt",
+    "share_smooth",
+)
+"""The per-pair figures ``restore_file`` returns, in the order the summary lists them (shares are
+fractions 0-1; a figure restore does not give is left empty). ``worst_box`` ([x, y, w, h] px of
+the region that lost the most texture) is kept too, in summary.json only."""
 
 MANIFEST_COLUMNS = ("original", "edited", "output", "mask")
 SUMMARY_COLUMNS = (
@@ -78,7 +93,7 @@ SUMMARY_COLUMNS = (
 )
 NO_WORKERS_TIMEOUT = 60.0  # seconds to wait for a remote cluster that has no worker yet
 SUMMARY_EVERY = 10.0  # seconds between summary rewrites during a run (kept if the run is killed)
-LOCK_NAME = ".regrain-batch.lock"
+LOST = "the worker died while restoring this pair (out of memory?)"
 
 Job = Callable[..., dict]
 
@@ -351,7 +366,8 @@ def _mask_index(folder: Path) -> dict[str, list[Path]]:
 @dataclass
 class PairResult:
     """How one pair ended: ``done``, ``skipped`` (output already there), ``failed``, or ``not run``
-    (the batch was interrupted first). ``figures`` holds :data:`FIGURES` when known."""
+    (the batch was interrupted first). ``figures`` holds :data:`FIGURES` when known, ``worst_box``
+    the region that lost the most texture ([x, y, w, h] px) when restore gave it."""
 
     pair: Pair
     status: str
@@ -359,6 +375,9 @@ class PairResult:
     seconds: float | None = None
     figures: dict[str, float] = field(default_factory=dict)
     traceback: str | None = None
+    worst_box: list[int] | None = None
+    report_seconds: float | None = None
+    lost: bool = False  # the worker died: what the disk says decides
 
     def row(self) -> dict[str, Any]:
         """The pair as one summary row (paths as strings)."""
@@ -378,13 +397,16 @@ class PairResult:
 
 @dataclass
 class BatchPlan:
-    """What a run is about to do, handed to ``on_plan`` before any worker starts."""
+    """What a run is about to do, handed to ``on_plan`` before any worker starts. ``unrecorded``
+    are skipped outputs with no record of the options that made them (an older regrain, or files
+    put there by hand)."""
 
     todo: list[Pair]
     skipped: list[Pair]
     cleaned: list[Path]
     workers: int
     scheduler: str | None
+    unrecorded: list[Pair] = field(default_factory=list)
 
 
 @dataclass
@@ -399,6 +421,8 @@ class BatchSummary:
     seconds: float
     interrupted: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+    report: Path | None = None
+    report_error: str | None = None
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.results)
@@ -412,15 +436,16 @@ class BatchSummary:
 
     @property
     def json_path(self) -> Path:
-        return self.output_dir / "summary.json"
+        return state.state_dir(self.output_dir) / "summary.json"
 
     @property
     def csv_path(self) -> Path:
-        return self.output_dir / "summary.csv"
+        return state.state_dir(self.output_dir) / "summary.csv"
 
 
 class BatchInterrupted(KeyboardInterrupt):
-    """Ctrl-C during :func:`run_batch`: work stopped cleanly; ``summary`` says what is done."""
+    """Ctrl-C (or SIGTERM) during :func:`run_batch`: work stopped cleanly; ``summary`` says what
+    is done."""
 
     def __init__(self, summary: BatchSummary) -> None:
         super().__init__("batch interrupted")
@@ -437,27 +462,33 @@ def run_batch(
     maps: bool | str | os.PathLike[str] = False,
     material: str = "auto",
     seed: int = 0,
+    strength: float = 1.0,
     bits: int | None = None,
     quality: int = 95,
     max_pixels: int | None = None,
+    report: bool = True,
     job: Job | None = None,
     on_plan: Callable[[BatchPlan], None] | None = None,
     on_result: Callable[[PairResult], None] | None = None,
 ) -> BatchSummary:
-    """Restore every pair on Dask workers; write summary.json and summary.csv in *output_dir*.
+    """Restore every pair on Dask workers; write ``report.html`` and the summary in *output_dir*.
 
     Locally (the default) *workers* processes (default: one per core) run one pair each at a time;
     with *scheduler* (``tcp://host:port`` or a scheduler file) the same tasks go to an existing Dask
     cluster, whose workers must see the same paths (a shared file system). Pairs whose output
     already exists are skipped unless *force*; leftovers of a killed run are removed first and their
-    pairs redone. *maps* writes each pair's maps into ``<maps>/<output stem>/`` (*maps* a folder,
-    or True for ``output_dir/maps``). The other options go to ``restore_file`` unchanged, the same
-    for every pair.
+    pairs redone. An output whose record says it was made with other options (*material*, *seed*,
+    *strength*, *bits*, *quality*, its mask) is not skipped silently: without *force* the run
+    refuses before any work (:class:`ParameterError`). *maps* (True, or a folder) writes each pair's
+    maps into ``<maps or output_dir/maps>/<output stem>/`` (with *report* and no *maps*, they go
+    to ``.regrain/maps/``).
+    The other options go to ``restore_file`` unchanged, the same for every pair. *report* writes
+    ``report.html`` (see :mod:`regrain._report`), its pictures made by the workers.
 
     *job* replaces ``regrain._restore_file.restore_file`` (same signature; it must be importable by
     the workers). ``on_plan`` is called once before the workers start, ``on_result`` after each
     pair.
-    Ctrl-C cancels the queued pairs, stops the workers, writes the summary and raises
+    Ctrl-C or SIGTERM cancels the queued pairs, stops the workers, writes the summary and raises
     :class:`BatchInterrupted`; running the same batch again resumes.
     """
     if workers is not None and scheduler is not None:
@@ -479,24 +510,46 @@ def run_batch(
     options = {
         "material": material,
         "seed": seed,
+        "strength": strength,
         "bits": bits,
         "quality": quality,
         "max_pixels": max_pixels,
     }
+    run = uuid.uuid4().hex
+    keys = [state.output_key(p.output, output_dir) for p in pairs]
 
-    with _exclusive(output_dir):
+    with _exclusive(output_dir), _sigterm_as_interrupt():
         cleaned, redo = _remove_leftovers(pairs, output_dir, maps)
-        previous = _previous_figures(output_dir / "summary.json")
+        previous = _previous_figures(output_dir)
         results: dict[int, PairResult] = {}
         todo: list[int] = []
+        unrecorded: list[int] = []
+        mismatched: list[tuple[Pair, list[str]]] = []
         for i, pair in enumerate(pairs):
-            if not force and i not in redo and pair.output.exists():
+            record = state.read_record(state.record_path(output_dir, keys[i]))
+            verdict = state.judge(pair.output, record)
+            if force or i in redo or verdict in ("missing", "stale"):
+                todo.append(i)
+            elif verdict == "unknown":
                 old = previous.get(str(pair.output.resolve()), {})
                 results[i] = PairResult(
-                    pair, "skipped", "output exists", old.get("seconds"), old.get("figures", {})
+                    pair,
+                    "skipped",
+                    "output exists; no record of the options that made it",
+                    old.get("seconds"),
+                    old.get("figures", {}),
                 )
+                unrecorded.append(i)
             else:
-                todo.append(i)
+                record = record or {}  # judge() saw one
+                mask = None if pair.mask is None else str(pair.mask.resolve())
+                diff = state.differences(record, options, mask)
+                if diff and record.get("origin") != "review":
+                    mismatched.append((pair, diff))
+                    continue
+                results[i] = _from_record(pair, record, "skipped")
+        if mismatched:
+            raise ParameterError(_mismatch_message(mismatched, output_dir))
         n_local = min(workers or _cores(), max(len(todo), 1))
         plan = BatchPlan(
             [pairs[i] for i in todo],
@@ -504,15 +557,18 @@ def run_batch(
             cleaned,
             n_local if scheduler is None else 0,
             scheduler,
+            [pairs[i] for i in unrecorded],
         )
         if on_plan is not None:
             on_plan(plan)
 
         def summary(interrupted: bool = False) -> BatchSummary:
-            ordered = [
-                results.get(i) or PairResult(p, "not run", "batch interrupted")
-                for i, p in enumerate(pairs)
-            ]
+            ordered = []
+            for i, pair in enumerate(pairs):
+                result = results.get(i)
+                if result is None or result.lost:  # the disk says whether it was finished
+                    result = _from_disk(pair, output_dir, keys[i], run) or result
+                ordered.append(result or PairResult(pair, "not run", "batch interrupted"))
             return BatchSummary(
                 ordered,
                 unpaired,
@@ -526,7 +582,10 @@ def run_batch(
 
         try:
             if todo:
-                tasks = {i: _task(pairs[i], output_dir, maps, options) for i in todo}
+                tasks = {
+                    i: _task(pairs[i], output_dir, keys[i], maps, report, run, options)
+                    for i in todo
+                }
                 last_write = time.perf_counter()
                 flow = _dispatch(job, tasks, n_local, scheduler, plan)
                 with contextlib.closing(flow):
@@ -538,16 +597,96 @@ def run_batch(
                             _write_summary(summary(interrupted=True))
                             last_write = time.perf_counter()
         except KeyboardInterrupt:
-            done = summary(interrupted=True)
             with _no_sigint():
                 if scheduler is None:  # local workers are gone: their half-written files too
                     unfinished = [pairs[i] for i in todo if i not in results]
                     _remove_leftovers(unfinished, output_dir, maps)
+                done = summary(interrupted=True)
                 _write_summary(done)
+                if report:
+                    _write_report(done, make_pictures=False)
             raise BatchInterrupted(done) from None
         done = summary()
         _write_summary(done)
+        if report:
+            _write_report(done, make_pictures=True)
     return done
+
+
+def _from_record(pair: Pair, record: dict[str, Any], status: str) -> PairResult:
+    figures = record.get("figures") or {}
+    return PairResult(
+        pair,
+        status,
+        "output exists" if status == "skipped" else "",
+        record.get("seconds"),
+        {k: float(v) for k, v in figures.items() if k in FIGURES and _is_number(v)},
+        worst_box=_box(figures.get("worst_box")),
+        report_seconds=record.get("report_seconds"),
+    )
+
+
+def _from_disk(pair: Pair, output_dir: Path, key: str, run: str) -> PairResult | None:
+    """A pair of this run whose result never came back (interrupted, worker died), as the disk
+    tells: ``done`` when its output is complete and was written by this run, else None."""
+    record = state.read_record(state.record_path(output_dir, key))
+    if record is None or record.get("run") != run:
+        return None
+    verdict = state.judge(pair.output, record)
+    if verdict == "recorded":
+        return _from_record(pair, record, "done")
+    if verdict == "written":
+        return PairResult(pair, "done", "figures not recorded: the worker stopped after writing")
+    return None
+
+
+def _mismatch_message(mismatched: list[tuple[Pair, list[str]]], output_dir: Path) -> str:
+    first, diff = mismatched[0]
+    more = f" and {len(mismatched) - 1} more" if len(mismatched) > 1 else ""
+    return (
+        f"{len(mismatched)} output{'s' * (len(mismatched) != 1)} in {output_dir} "
+        f"{'were' if len(mismatched) != 1 else 'was'} made with other options "
+        f"({first.output.name}{more}: {'; '.join(diff)}); add --force to redo "
+        f"{'them' if len(mismatched) != 1 else 'it'} with these, or choose another output folder."
+    )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _box(value: Any) -> list[int] | None:
+    if isinstance(value, list | tuple) and len(value) == 4 and all(map(_is_number, value)):
+        return [int(v) for v in value]
+    return None
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM (``kill``, a scheduler stopping the job) as Ctrl-C while a batch runs, so the
+    workers are stopped and the summary written, when we own the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _write_report(summary: BatchSummary, *, make_pictures: bool) -> None:
+    """report.html for *summary*; a failure is noted in the summary, never fails the batch."""
+    try:
+        from regrain._report import build_report
+
+        summary.report = build_report(summary.output_dir, make_pictures=make_pictures)
+    except (RegrainError, OSError, ValueError) as exc:
+        summary.report_error = " ".join(str(exc).split())
 
 
 def _cores() -> int:
@@ -568,17 +707,42 @@ def _default_job() -> Job:
     return restore_file
 
 
-def _task(pair: Pair, output_dir: Path, maps: Any, options: dict[str, Any]) -> dict[str, Any]:
+def _task(
+    pair: Pair,
+    output_dir: Path,
+    key: str,
+    maps: Any,
+    report: bool,
+    run: str,
+    options: dict[str, Any],
+) -> dict[str, Any]:
     """What a worker needs for one pair: absolute paths (workers may run elsewhere) and options."""
-    maps_dir = _maps_dir(pair, output_dir, maps) if maps else None
+    maps_dir = (
+        _maps_dir(pair, output_dir, maps)
+        if maps
+        else (state.hidden_maps_dir(output_dir, key) if report else None)
+    )
+    mask = None if pair.mask is None else str(pair.mask.resolve())
     return {
         "original": str(pair.original.resolve()),
         "edited": str(pair.edited.resolve()),
         "output": str(pair.output.resolve()),
-        "mask": None if pair.mask is None else str(pair.mask.resolve()),
+        "mask": mask,
         "maps_dir": None if maps_dir is None else str(maps_dir.resolve()),
         **options,
+        "_batch": {
+            "record": str(state.record_path(output_dir, key).resolve()),
+            "run": run,
+            "options": {k: options[k] for k in state.RESULT_OPTIONS},
+            "pictures": str(_report_dir(output_dir, key).resolve()) if report else None,
+        },
     }
+
+
+def _report_dir(output_dir: Path, key: str) -> Path:
+    from regrain._report import pair_folder
+
+    return pair_folder(output_dir, key)
 
 
 def _maps_dir(pair: Pair, output_dir: Path, maps: Any = True) -> Path:
@@ -592,16 +756,32 @@ def _maps_dir(pair: Pair, output_dir: Path, maps: Any = True) -> Path:
 def run_pair(job: Job, task: dict[str, Any]) -> dict[str, Any]:
     """Run on a worker: restore one pair and report how it ended, never raising for a bad pair.
 
+    The output's record (``.regrain/outputs/``) is written before the restore (``started``) and
+    after it (``done``, with the figures), then the report's pictures of the pair are made.
     A :class:`RegrainError` (bad file, sizes that differ, bad option) is the pair's one-line reason;
     anything else is a bug, reported with its type and the traceback kept for the summary.
     """
     start = time.perf_counter()
     task = dict(task)
+    batch = task.pop("_batch", None) or {}
     original, edited, output = task.pop("original"), task.pop("edited"), task.pop("output")
+    record_file = Path(batch["record"]) if batch.get("record") else None
+    record = {
+        "run": batch.get("run"),
+        "origin": "batch",
+        "options": batch.get("options", {}),
+        "mask": task.get("mask"),
+        "original": original,
+        "edited": edited,
+        "maps_dir": task.get("maps_dir"),
+    }
     try:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         if task.get("maps_dir"):
             Path(task["maps_dir"]).mkdir(parents=True, exist_ok=True)
+        if record_file is not None:
+            before = state.output_stat(Path(output))
+            state.write_json(record_file, {"state": "started", "before": before, **record})
         figures = job(original, edited, output, **task) or {}
     except RegrainError as exc:
         return _failed(str(exc), start)
@@ -609,11 +789,44 @@ def run_pair(job: Job, task: dict[str, Any]) -> dict[str, Any]:
         return _failed("out of memory on the worker", start)
     except Exception as exc:  # one pair's bug must not stop the catalog
         return _failed(f"internal error {type(exc).__name__}: {exc}", start, traceback.format_exc())
-    return {
-        "status": "done",
-        "seconds": time.perf_counter() - start,
-        "figures": {k: float(v) for k, v in figures.items() if k in FIGURES and v is not None},
-    }
+    seconds = time.perf_counter() - start
+    kept = {k: float(v) for k, v in figures.items() if k in FIGURES and _is_number(v)}
+    box = _box(figures.get("worst_box"))
+    out = {"status": "done", "seconds": seconds, "figures": kept, "worst_box": box}
+    if record_file is not None:
+        record.update(
+            state="done",
+            output=state.output_stat(Path(output)),
+            figures={**kept, "worst_box": box},
+            seconds=round(seconds, 3),
+        )
+        with contextlib.suppress(RegrainError, OSError):  # the output is fine without it
+            state.write_json(record_file, record)
+    if batch.get("pictures"):
+        out["report_seconds"] = _pair_pictures(
+            batch["pictures"], original, edited, output, task, box
+        )
+    return out
+
+
+def _pair_pictures(
+    folder: str, original: str, edited: str, output: str, task: dict, box: list[int] | None
+) -> float:
+    """Make the report's pictures of one finished pair (on the worker); seconds it took."""
+    start = time.perf_counter()
+    with contextlib.suppress(RegrainError, OSError, ValueError):  # the report says what is missing
+        from regrain._report import pair_pictures
+
+        pair_pictures(
+            folder,
+            original=original,
+            edited=edited,
+            output=output,
+            maps_dir=task.get("maps_dir"),
+            worst_box=box,
+            max_pixels=task.get("max_pixels"),
+        )
+    return time.perf_counter() - start
 
 
 def _failed(reason: str, start: float, tb: str | None = None) -> dict[str, Any]:
@@ -633,18 +846,27 @@ def _dispatch(
     scheduler: str | None,
     plan: BatchPlan,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (index, result) as pairs finish, keeping at most 2 x workers pairs queued."""
+    """Yield (index, result) as pairs finish, keeping at most 2 x workers pairs queued.
+
+    A pair lost with a dead worker before it even started (it was queued there) is sent again,
+    once: the death was another pair's, not its own.
+    """
     from dask.distributed import as_completed
 
     with _quiet_dask(), _client(n_local, scheduler) as client:
         queue = iter(tasks.items())
+        again: list[tuple[int, dict[str, Any]]] = []
+        resent: set[int] = set()
         running: dict[str, tuple[int, Any]] = {}
         token = uuid.uuid4().hex[:12]  # keys are shared by every client of a cluster
 
         def submit(n: int) -> list:
             futures = []
-            for i, task in itertools.islice(queue, n):
-                future = client.submit(run_pair, job, task, pure=False, key=f"regrain-{token}-{i}")
+            for i, task in itertools.islice(itertools.chain(again, queue), n):
+                if again and again[0][0] == i:
+                    again.pop(0)
+                key = f"regrain-{token}-{i}{'-again' * (i in resent)}"
+                future = client.submit(run_pair, job, task, pure=False, key=key)
                 running[future.key] = (i, future)
                 futures.append(future)
             return futures
@@ -662,7 +884,11 @@ def _dispatch(
                 except Exception as exc:  # a dead worker, a task the cluster lost
                     result = _lost(exc)
                 future.release()
-                yield i, result
+                if result.get("lost") and i not in resent and not _started(tasks[i]):
+                    resent.add(i)
+                    again.append((i, tasks[i]))
+                else:
+                    yield i, result
                 for new in submit(budget - len(running)):
                     flow.add(new)
         except BaseException:
@@ -671,13 +897,22 @@ def _dispatch(
             raise
 
 
+def _started(task: dict[str, Any]) -> bool:
+    """Whether this run's worker began the pair of *task* (its record says so)."""
+    batch = task.get("_batch") or {}
+    if not batch.get("record"):
+        return True  # no record kept: assume the worst
+    record = state.read_record(Path(batch["record"]))
+    return record is not None and record.get("run") == batch.get("run")
+
+
 def _lost(exc: BaseException) -> dict[str, Any]:
     name = type(exc).__name__
     if name == "KilledWorker":
-        reason = "the worker died while restoring this pair (out of memory?)"
+        reason = LOST
     else:
         reason = f"could not run on the worker: {name}: {exc}"
-    return {"status": "failed", "reason": " ".join(reason.split())}
+    return {"status": "failed", "reason": " ".join(reason.split()), "lost": True}
 
 
 @contextlib.contextmanager
@@ -785,7 +1020,9 @@ def _exclusive(output_dir: Path) -> Iterator[None]:
     except ImportError:  # Windows: no advisory locks; documented
         yield
         return
-    with open(output_dir / LOCK_NAME, "a+") as handle:
+    folder = state.state_dir(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / state.LOCK_NAME, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -822,14 +1059,15 @@ def _remove_leftovers(
                 continue
             entry.unlink(missing_ok=True)
             removed.append(entry)
+    folders = [state.state_dir(output_dir), output_dir / "report"]
     if maps:
-        for pair in pairs:
-            folder = _maps_dir(pair, output_dir, maps)
-            if folder.is_dir():
-                for entry in folder.iterdir():
-                    if _part_owner(entry.name) is not None:
-                        entry.unlink(missing_ok=True)
-                        removed.append(entry)
+        folders += [_maps_dir(pair, output_dir, maps) for pair in pairs]
+    for folder in folders:  # regrain's own files: every temporary file there is ours
+        if folder.is_dir():
+            for entry in folder.rglob(".*.part*"):
+                if entry.is_file() and _part_owner(entry.name) is not None:
+                    entry.unlink(missing_ok=True)
+                    removed.append(entry)
     return removed, redo
 
 
@@ -841,22 +1079,23 @@ def _part_owner(name: str) -> str | None:
     return stem.rsplit(".", 1)[0] if "." in stem else None
 
 
-def _previous_figures(path: Path) -> dict[str, dict[str, Any]]:
-    """Figures of pairs finished by an earlier run (from its summary.json), by output path."""
+def _previous_figures(output_dir: Path) -> dict[str, dict[str, Any]]:
+    """Figures of pairs finished by an earlier run (from its summary), by output path; for
+    outputs that have no record (made by a regrain that kept none)."""
     try:
-        rows = json.loads(path.read_text(encoding="utf-8"))["pairs"]
-    except (OSError, ValueError, KeyError, TypeError):
+        rows = state.load_summary(output_dir)["pairs"]
+    except RegrainError:
         return {}
     known = {}
     for row in rows:
         if isinstance(row, dict) and row.get("status") in ("done", "skipped"):
-            figures = {k: row[k] for k in FIGURES if isinstance(row.get(k), int | float)}
+            figures = {k: row[k] for k in FIGURES if _is_number(row.get(k))}
             known[str(row.get("output"))] = {"seconds": row.get("seconds"), "figures": figures}
     return known
 
 
 def _write_summary(summary: BatchSummary) -> None:
-    """Write summary.json and summary.csv atomically (temporary file, then rename)."""
+    """Write .regrain/summary.json and summary.csv atomically (temporary file, then rename)."""
     from regrain import __version__
 
     counts = {s: summary.count(s) for s in ("done", "skipped", "failed", "not run")}
@@ -872,12 +1111,18 @@ def _write_summary(summary: BatchSummary) -> None:
         "counts": counts,
         "options": summary.options,
         "pairs": [
-            {**row, **({"traceback": r.traceback} if r.traceback else {})}
+            {
+                **row,
+                "key": state.output_key(r.pair.output, summary.output_dir),
+                "worst_box": r.worst_box,
+                "report_seconds": None if r.report_seconds is None else round(r.report_seconds, 3),
+                **({"traceback": r.traceback} if r.traceback else {}),
+            }
             for row, r in zip(rows, summary.results, strict=True)
         ],
         "unpaired": [{"path": str(u.path), "reason": u.reason} for u in summary.unpaired],
     }
-    _atomic_text(summary.json_path, json.dumps(payload, indent=2) + "\n")
+    state.write_json(summary.json_path, payload)
     buffer = _stringio.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=SUMMARY_COLUMNS)
     writer.writeheader()

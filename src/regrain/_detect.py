@@ -15,8 +15,9 @@ import numpy as np
 
 from regrain._checks import as_mask, check_image, check_same_size
 from regrain._filters import gaussian_blur
-from regrain._grid import analysis_factor, downsample, touched_pixels, upsample
+from regrain._grid import analysis_factor, downsample, touched_pixels
 from regrain._luma import LUMA_WEIGHTS, luma
+from regrain._pictures import render_loss_map  # the picture and its legend live in _pictures
 
 __all__ = ["LUMA_WEIGHTS", "TextureReport", "inspect", "luma", "render_loss_map"]
 
@@ -193,36 +194,3 @@ def _measure(
     ratio = np.sqrt(ee_total / np.maximum(eo_total, floor))
     loss = np.where(textured, np.clip(1.0 - ratio, 0.0, 1.0), 0.0).astype(np.float32)
     return {"changed": changed, "loss": loss, "ratios": ratios}
-
-
-def render_loss_map(edited: np.ndarray, report: TextureReport) -> np.ndarray:
-    """A picture of the loss map: the edited image in dim gray, lost texture in yellow to red.
-
-    Returns float32 (H, W, 3) in [0, 1] at full resolution, the worst regions boxed and numbered.
-    """
-    import cv2
-
-    gray = luma(edited)
-    base = 0.25 + 0.5 * gray
-    loss = upsample(report.loss, gray.shape)
-    # yellow (1, 1, 0) at light loss to red (1, 0, 0) at total loss; alpha grows with the loss
-    alpha = np.clip(loss * 1.25, 0.0, 0.85)
-    picture = np.empty((*gray.shape, 3), np.float32)
-    picture[..., 0] = base * (1 - alpha) + alpha
-    picture[..., 1] = base * (1 - alpha) + alpha * np.clip(1.6 - 1.6 * loss, 0.0, 1.0)
-    picture[..., 2] = base * (1 - alpha)
-    thickness = max(1, gray.shape[1] // 400)
-    canvas = (np.clip(picture, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)  # OpenCV draws on 8 bits
-    for number, region in enumerate(report.regions, start=1):
-        x, y, w, h = region["box"]
-        cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), (26, 230, 255), thickness)
-        cv2.putText(
-            canvas,
-            str(number),
-            (x + 2 * thickness, y + 14 * thickness),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            0.5 * thickness,
-            (26, 230, 255),
-            thickness,
-        )
-    return canvas.astype(np.float32) * np.float32(1 / 255)

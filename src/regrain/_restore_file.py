@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 import time
 
-import numpy as np
-
 from regrain._restore import MAX_GLARE_GAIN, RestoreResult, restore
 from regrain.io import DEFAULT_MAX_PIXELS
 
@@ -88,26 +86,28 @@ def restore_file(
 def write_maps(
     folder: str | os.PathLike[str], result: RestoreResult, info, *, inputs=()
 ) -> list[str]:
-    """Write the restore maps as 8-bit PNGs (and a colour-coded classes.png) into *folder*."""
+    """Write the restore maps as 8-bit PNGs into *folder*: ``changed.png`` and ``rebuild.png`` as
+    plain gray masks, ``loss.png``, ``gain.png`` and ``classes.png`` as pictures with their legend
+    drawn on them (see :mod:`regrain._pictures`). Gray maps carry no ICC profile, RGB ones sRGB."""
     from pathlib import Path
 
-    from regrain import io
+    from regrain import _pictures, io
+    from regrain._restore import CLASS_NAMES
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     plain = info.with_(format="png", bits=8, alpha=None, exif=None, xmp=None)
+    pictures = {
+        "changed": result.map("changed")[..., None],
+        "rebuild": result.map("rebuild")[..., None],
+        "loss": _pictures.loss_map_picture(result.map("loss")),
+        "gain": _pictures.gain_picture(result.map("gain"), top=MAX_GLARE_GAIN),
+        "classes": _pictures.classes_picture(result.map("classes"), CLASS_NAMES),
+    }
     written = []
-    for name in ("changed", "loss", "rebuild"):
+    for name, picture in pictures.items():
         path = folder / f"{name}.png"
-        io.write_image(path, result.map(name)[..., None], plain, bits=8, inputs=inputs)
+        icc = _pictures.picture_icc(picture.shape[2])
+        io.write_image(path, picture, plain.with_(icc=icc), bits=8, inputs=inputs)
         written.append(str(path))
-    gain = (result.map("gain") - 1.0) / (MAX_GLARE_GAIN - 1.0)
-    io.write_image(folder / "gain.png", gain[..., None], plain, bits=8, inputs=inputs)
-    written.append(str(folder / "gain.png"))
-    palette = np.array(
-        [[0.0, 0.0, 0.0], [0.2, 0.75, 0.3], [0.95, 0.45, 0.1], [0.3, 0.5, 0.95]], np.float32
-    )
-    classes = result.map("classes").astype(int)
-    io.write_image(folder / "classes.png", palette[classes], plain, bits=8, inputs=inputs)
-    written.append(str(folder / "classes.png"))
     return written

@@ -111,9 +111,14 @@ def main(argv: list[str] | None = None) -> int:
     print(done.stdout.strip() + "\n")
     before = _inspect(original, edited, out / "inspect.png")
     after = _inspect(original, restored, out / "inspect-restored.png")
+    regions = before.get("regions") or [{}]
+    picture = before_after(
+        original, edited, restored, regions[0].get("box"), out / "before-after.png"
+    )
     print()
     _report(samples, restored, before, after)
     print(f"\nResults in {out}/:")
+    print(f"  before-after.png       AI edit | restored, and the worst region at 100%: {picture}")
     print(f"  restored.tif           the restored image (compare with {edited})")
     print("  maps/                  what restore did where (changed, loss, rebuild, gain, classes)")
     for name, text in (
@@ -123,6 +128,26 @@ def main(argv: list[str] | None = None) -> int:
         if (out / name).is_file():
             print(f"  {name:<22} {text}")
     return 0
+
+
+def before_after(
+    original: Path, edited: Path, restored: Path, box: list[int] | None, path: Path
+) -> Path:
+    """Write the before/after picture: AI edit | restored, and below them the region that lost
+    the most texture (*box*, from inspect) at 100% as AI edit / restored / original, in sRGB."""
+    from PIL import Image
+
+    from regrain import io
+    from regrain._pictures import before_after_picture, crop_box, srgb_icc, to_srgb8
+
+    shown = []
+    for source in (edited, restored, original):
+        image, info = io.read_image(source)
+        shown.append(to_srgb8(image, info.icc))
+    picture = before_after_picture(*shown, crop_box(box, shown[0].shape))
+    with io.atomic_output(path) as tmp:
+        Image.fromarray(picture, "RGB").save(tmp, "PNG", icc_profile=srgb_icc())
+    return path
 
 
 def _report(samples: Path, restored: Path, before: dict, after: dict) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from regrain.cli._app import app
 
 # each module registers its commands on `app` when imported
-from regrain.cli import restore, batch, recipes, bands, convert  # noqa: F401  isort: skip
+from regrain.cli import restore, batch, recipes, bands, convert, report, review  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]
 

@@ -324,6 +324,11 @@ class _View:
             self.console.print(
                 f"Skipping {len(plan.skipped)} pair(s) whose output exists (--force redoes them)."
             )
+        if plan.unrecorded:
+            self.console.print(
+                f"{len(plan.unrecorded)} of them have no record of the options that made them "
+                "(an older regrain, or put there by hand): kept as they are."
+            )
         if not plan.todo:
             return
         where = (
@@ -408,6 +413,8 @@ def _figure(result: PairResult, name: str) -> str:
     before, after = result.figures.get(f"{name}_before"), result.figures.get(f"{name}_after")
     if before is None or after is None:
         return ""
+    if name == "plastic":  # a share of the image: percent with one decimal, as everywhere
+        return f"{100 * before:.1f}% -> {100 * after:.1f}%"
     return f"{before:.2f} -> {after:.2f}"
 
 
@@ -458,6 +465,12 @@ def _print_summary(console: Console, summary: BatchSummary, quiet: bool, verbose
         f"in {summary.seconds:.1f} s{rate}. Summary: {_show(summary.json_path)}, "
         f"{_show(summary.csv_path)}"
     )
+    if summary.report is not None:
+        console.print(
+            f"Report: {_show(summary.report)} (regrain review {_show(summary.output_dir)})"
+        )
+    elif summary.report_error:
+        console.print(f"[yellow]The report could not be written: {escape(summary.report_error)}[/]")
 
 
 def _interrupted(summary: BatchSummary, force: bool) -> None:
