@@ -132,13 +132,13 @@ def evaluate(spec: cases_mod.Spec, sheets_dir: str | None) -> dict:
         row["confusion"] = None
         info["errors"]["classes"] = f"{type(exc).__name__}: {exc}"
     if spec.kind in ("defect", "replaced"):
-        zone, clean = metrics.rebuilt_zone(case)
+        zone, ring, clean = metrics.rebuilt_zone(case)
         row["texture"] = {
-            label: metrics.texture_statistics(outputs[label], zone, clean)
-            for label in ("regrain restore", "AI output", "freq. sep. r4")
-            if outputs.get(label) is not None
+            label: metrics.texture_statistics(image, zone, ring, clean, truth=case.damage.truth)
+            for label, image in (*outputs.items(), ("truth", case.damage.truth))
+            if label in ("regrain restore", "AI output", "freq. sep. r4", "truth")
+            and image is not None
         }
-        row["texture"]["truth"] = metrics.texture_statistics(case.damage.truth, zone, clean)
     if sheets_dir:
         from quality import sheets
 
@@ -384,8 +384,6 @@ def run(args: argparse.Namespace) -> int:
         rep.line("no case matches the options")
         return 2
     needed = sorted({sp.photo for sp in specs})
-    if any(sp.kind == "replaced" for sp in specs):  # donors of pasted objects
-        needed = sorted({*needed, *(n for n in photos.PHOTOS if photos.PHOTOS[n].set in sets)})
     t0 = time.perf_counter()
     for name in needed:
         photos.fetch(name, quiet=False)

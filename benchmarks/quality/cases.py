@@ -18,8 +18,9 @@ regeneration an area worked at 1/2-1/4 of the resolution and    the original's  
              shifted slightly
 defect       blemishes, dust specks, thin anti-aliased 1-px     texture without     rebuild
              scratches of moderate contrast; removed by a fill  the defects
-replaced     an object (another photo's texture, tinted, dark   the texture behind  rebuild
-             rim) removed by a fill                             it, no object
+replaced     an object (a texture from scikit-image's grass,    the texture behind  rebuild
+             rocket, camera or moon, tinted, dark rim) removed  it, no object
+             by a fill
 smooth       a texture-free area (the photo's own backdrop,     still smooth:       smooth
              or one made by a strong blur) with a defect,       nothing added
              removed by a fill
@@ -399,8 +400,7 @@ def build(spec: Spec) -> BenchCase:
         else:  # replaced
             ry, rx = _radius(x, rng, 20, 40)
             cy, cx = _place(x, rng, max(ry, rx) + 4)
-            donors = [n for n, p in photos.PHOTOS.items() if p.set == photo.set and n != spec.photo]
-            donor = photos.load(str(rng.choice(donors)))
+            donor = _donor(str(rng.choice(DONORS)))
             o, alpha = _object(x, rng, cy, cx, ry, rx, donor)
         mask = _dilate(alpha > 0.02, 3)
         sy, sx = _box(mask, 32)
@@ -437,6 +437,17 @@ def build(spec: Spec) -> BenchCase:
         parts={kind: region.astype(np.float32)},
     )
     return BenchCase(spec, damage, classes, clean, photo.grain, backdrop)
+
+
+DONORS = ("grass", "rocket", "camera", "moon")
+"""Object textures for ``replaced``: scikit-image photos in neither set (bundled, offline)."""
+
+
+def _donor(name: str) -> np.ndarray:
+    import skimage.data
+
+    image = np.asarray(getattr(skimage.data, name)(), np.float32) / 255.0
+    return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3]
 
 
 def _defect_band(original, truth, defect):

@@ -9,8 +9,9 @@ replaced, smooth) restore's ``|leak|`` must be no worse than the AI output's, wi
 **Texture statistics** (rebuilt zones): is what fills the hole the material, or noise with the
 right RMS? Two distances between the zone's high band and the clean surroundings' (a ring
 :data:`RING` px around the hole), each printed next to its *floor*, the same distance between two
-disjoint samples of those clean surroundings (same counts, so the floor holds the sampling noise
-the zone's figure holds):
+displaced copy of the zone (its own shape moved onto clean pixels of similar texture energy), so
+that the floor holds what the zone's figure holds besides the texture itself (the sampling noise
+of equal patch counts, and how the photo's texture varies from place to place):
 
 - **SWD**: sliced Wasserstein-1 distance of :data:`PATCH` x :data:`PATCH` high-band patches,
   :data:`PROJECTIONS` fixed random directions (seeded), ``n`` patches per side (the zone's count,
@@ -33,8 +34,8 @@ TOLERANCE = 0.02
 
 PATCH = 7
 PROJECTIONS = 64
-MAX_PATCHES = 400
-DRAWS = 3
+MAX_PATCHES = 800
+DRAWS = 8
 RING = (6, 40)
 BANDS = ((0.0, 1.0), (1.0, 2.0), (2.0, 4.0))
 """Band-pass scales (sigma pairs, px) for kurtosis: luma blurred at the first minus the second."""
@@ -111,49 +112,99 @@ def _bands(image: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def texture_statistics(output: np.ndarray, zone: np.ndarray, clean_area: np.ndarray,
-                       *, seed: int = 0) -> dict[str, float] | None:  # fmt: skip
-    """SWD and kurtosis distances of *output*'s zone vs *output*'s clean area, with floors.
+def texture_statistics(output: np.ndarray, zone: np.ndarray, ring: np.ndarray,
+                       clean: np.ndarray, *, truth: np.ndarray | None = None,
+                       seed: int = 0) -> dict[str, float] | None:  # fmt: skip
+    """SWD and kurtosis distances of *output*'s *zone* to its clean *ring*, with floors.
 
-    *zone* and *clean_area* are bool (H, W). None when the zone has under 16 pixels or the clean
-    area under twice the zone's sample.
+    The floor is the same distance for a displaced copy of the zone: the zone's own shape moved
+    onto clean pixels of the photo (*clean*, bool (H, W)) whose high-band RMS is closest to the
+    ring's, so that it holds what the zone's figure holds besides the texture itself: the
+    sampling noise of ``n`` patches and how much the photo's texture varies from place to place.
+    :data:`DRAWS` displaced copies (the closest in RMS), each with its own reference sample.
+    With *truth* (the case's ground truth), the floor is the larger of that and the distance the
+    clean texture hidden under the zone itself reaches (the truth's zone, same samples): a
+    rebuild is not asked to be closer to the surroundings than the photo's own texture there.
+    None when the zone has under 16 pixels or no displaced copy fits.
     """
     zy, zx = np.nonzero(zone)
-    cy, cx = np.nonzero(clean_area)
+    ry, rx = np.nonzero(ring)
     n = min(len(zy), MAX_PATCHES)
-    if n < 16 or len(cy) < 2 * n:
+    if n < 16 or len(ry) < 2 * n:
         return None
     high = rq.high_band(output)
+    shifts = _displacements(zone, ring, clean, high)
+    if not shifts:
+        return None
     bands = _bands(output)
+    t_high = rq.high_band(truth) if truth is not None else None
+    t_bands = _bands(truth) if truth is not None else None
+    hidden, hidden_k = [], []
+    rng = np.random.default_rng(seed)
+    zi = rng.choice(len(zy), n, replace=False)
     swd, swd_floor, kur, kur_floor = [], [], [], []
-    for draw in range(DRAWS):
-        rng = np.random.default_rng([seed, draw])
-        zi = rng.choice(len(zy), n, replace=False)
-        ci = rng.permutation(len(cy))[: 2 * n]
-        a_i, b_i = ci[:n], ci[n:]
-        z = _patches(high, zy[zi], zx[zi])
-        ref = _patches(high, cy[a_i], cx[a_i])
-        other = _patches(high, cy[b_i], cx[b_i])
-        swd.append(sliced_wasserstein(z, ref, seed=draw))
-        swd_floor.append(sliced_wasserstein(other, ref, seed=draw))
-        kz = [kurtosis(b[zy[zi], zx[zi]]) for b in bands]
-        kr = [kurtosis(b[cy[a_i], cx[a_i]]) for b in bands]
-        ko = [kurtosis(b[cy[b_i], cx[b_i]]) for b in bands]
-        kur.append(_log_distance(kz, kr))
-        kur_floor.append(_log_distance(ko, kr))
+    for draw, (dy, dx) in enumerate(shifts):
+        sy, sx = zy[zi] + dy, zx[zi] + dx
+        moved = np.zeros_like(zone)
+        moved[zy + dy, zx + dx] = True
+        keep = ~moved[ry, rx]
+        pool_y, pool_x = ry[keep], rx[keep]
+        if len(pool_y) < n:
+            continue
+        ri = np.random.default_rng([seed, draw]).choice(len(pool_y), n, replace=False)
+        ay, ax = pool_y[ri], pool_x[ri]
+        ref = _patches(high, ay, ax)
+        swd.append(sliced_wasserstein(_patches(high, zy[zi], zx[zi]), ref, seed=draw))
+        swd_floor.append(sliced_wasserstein(_patches(high, sy, sx), ref, seed=draw))
+        kr = [kurtosis(b[ay, ax]) for b in bands]
+        kur.append(_log_distance([kurtosis(b[zy[zi], zx[zi]]) for b in bands], kr))
+        kur_floor.append(_log_distance([kurtosis(b[sy, sx]) for b in bands], kr))
+        if t_high is not None:
+            t_ref = _patches(t_high, ay, ax)
+            hidden.append(sliced_wasserstein(_patches(t_high, zy[zi], zx[zi]), t_ref, seed=draw))
+            tk = [kurtosis(b[ay, ax]) for b in t_bands]
+            hidden_k.append(_log_distance([kurtosis(b[zy[zi], zx[zi]]) for b in t_bands], tk))
+    if not swd:
+        return None
     out = {
         "swd": float(np.mean(swd)),
         "swd_floor": float(np.mean(swd_floor)),
-        "kurtosis": float(np.mean(kur)),
-        "kurtosis_floor": float(np.mean(kur_floor)),
+        "kurtosis": float(np.nanmean(kur)),
+        "kurtosis_floor": float(np.nanmean(kur_floor)),
         "patches": n,
+        "draws": len(swd),
     }
+    if hidden:
+        out["swd_displaced"], out["kurtosis_displaced"] = out["swd_floor"], out["kurtosis_floor"]
+        out["swd_floor"] = max(out["swd_floor"], float(np.mean(hidden)))
+        out["kurtosis_floor"] = max(out["kurtosis_floor"], float(np.nanmean(hidden_k)))
     out["swd_ratio"] = out["swd"] / out["swd_floor"] if out["swd_floor"] > 0 else float("inf")
     out["kurtosis_ratio"] = (
         out["kurtosis"] / out["kurtosis_floor"] if out["kurtosis_floor"] > 0 else float("inf")
     )
     out["met"] = bool(out["swd_ratio"] <= TEXTURE_GOAL and out["kurtosis_ratio"] <= TEXTURE_GOAL)
     return out
+
+
+def _displacements(zone, ring, clean, high) -> list[tuple[int, int]]:
+    """Up to DRAWS shifts that move *zone* wholly onto *clean*, closest to the ring's RMS."""
+    h, w = zone.shape
+    zy, zx = np.nonzero(zone)
+    extent = max(zy.max() - zy.min(), zx.max() - zx.min()) + PATCH
+    target = float(np.sqrt(np.mean(high[ring] ** 2)))
+    found = []
+    for step in (1.0, 1.5, 2.0, 3.0):
+        for angle in np.linspace(0, 2 * np.pi, 16, endpoint=False):
+            dy, dx = round(step * extent * np.sin(angle)), round(step * extent * np.cos(angle))
+            y, x = zy + dy, zx + dx
+            if y.min() < 0 or x.min() < 0 or y.max() >= h or x.max() >= w:
+                continue
+            if not clean[y, x].all():
+                continue
+            rms = float(np.sqrt(np.mean(high[y, x] ** 2)))
+            found.append((abs(np.log(max(rms, 1e-9) / max(target, 1e-9))), step, dy, dx))
+    found.sort()
+    return [(dy, dx) for _, _, dy, dx in found[:DRAWS]]
 
 
 def _log_distance(a: list[float], b: list[float]) -> float:
@@ -163,16 +214,15 @@ def _log_distance(a: list[float], b: list[float]) -> float:
     return float(np.mean([abs(np.log(x / y)) for x, y in pairs]))
 
 
-def rebuilt_zone(case) -> tuple[np.ndarray, np.ndarray]:
-    """(zone, clean area) of a rebuild case: the filled hole, and a ring around it that no
-    defect, object or feathered edge touches."""
+def rebuilt_zone(case) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(zone, ring, clean) of a rebuild case: the filled hole; a ring :data:`RING` px around it
+    that no defect, object or feathered edge touches; every such clean pixel of the photo."""
     from .cases import TRUE_CLASS, _dilate
 
     zone = case.classes == TRUE_CLASS["rebuild"]
-    near = _dilate(zone, RING[0])
-    far = _dilate(zone, RING[1])
-    clean = far & ~near & (case.classes == TRUE_CLASS["untouched"])
-    return zone, clean
+    clean = ~_dilate(zone, RING[0]) & (case.classes == TRUE_CLASS["untouched"])
+    ring = _dilate(zone, RING[1]) & clean
+    return zone, ring, clean
 
 
 # -------------------------------------------------------------------------------- confusion
