@@ -192,7 +192,7 @@ def _fmt(value, name: str | None = None) -> str:
         return "n/a"
     if isinstance(value, bool):
         return "yes" if value else "NO"
-    text = f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+    text = f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
     if name is not None:
         mark = rq.GOALS[name].met(value)
         text += "" if mark is None else (" ok" if mark else " FAIL")
@@ -215,12 +215,12 @@ class Report:
             self.console = Console(highlight=False, width=220, soft_wrap=True)
         self.md: list[str] = []
 
-    def table(self, title: str, headers: list[str], rows: list[list[str]]) -> None:
+    def table(self, title: str, headers: list[str], rows: list[list[str]], left: int = 3) -> None:
         from rich.table import Table
 
         table = Table(title=title, title_justify="left")
         for i, h in enumerate(headers):
-            table.add_column(h, justify="left" if i < 3 else "right", overflow="fold")
+            table.add_column(h, justify="left" if i < left else "right", no_wrap=i == 0)
         for row in rows:
             table.add_row(*[self._style(c) for c in row])
         self.console.print(table)
@@ -256,16 +256,14 @@ def report_set(rep: Report, set_name: str, rows: list[dict], *, per_case: bool) 
             body.append(
                 [
                     r["id"],
-                    r["kind"],
-                    r["tool"] + (f"+{r['delivery']}" if r["delivery"] else ""),
                     _fmt(ai.get("energy")),
                     *[_fmt(f.get(n), n) for n in SHOWN],
                     _fmt(r["meets_all"]["regrain restore"]),
                     _fmt(r["comparisons"]["vs freq. sep."] or r["comparisons"]["vs AI leak"]),
                 ]
             )
-        headers = ["case", "kind", "tool", "AI energy", *SHOWN, "all goals", "vs ref."]
-        rep.table(f"{set_name}: regrain restore per case", headers, body)
+        headers = ["case (photo/kind/tool#n)", "AI energy", *SHOWN, "all goals", "vs ref."]
+        rep.table(f"{set_name}: regrain restore per case", headers, body, left=1)
 
     by_kind: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
