@@ -318,7 +318,7 @@ def report_set(rep: Report, set_name: str, rows: list[dict], *, per_case: bool) 
             continue
         total = np.sum(tables, axis=0)
         body = []
-        for i, label in enumerate(metrics.CLASS_LABELS):
+        for i, label in enumerate(metrics.TRUE_LABELS):
             n = int(total[i].sum())
             if n == 0:
                 continue
@@ -326,7 +326,7 @@ def report_set(rep: Report, set_name: str, rows: list[dict], *, per_case: bool) 
             body.append([f"true {label}", f"{n}", *shares])
         rep.table(
             f"{set_name}: confusion, {kind} (pixels; rows true, columns restore's classes)",
-            ["true class", "pixels", "restored", "rebuilt", "left"],
+            ["true class", "pixels", *metrics.CLASS_LABELS],
             body,
         )
 

@@ -193,8 +193,8 @@ def test_confusion_counts_pixels_by_true_and_restored_class() -> None:
     true = np.array([[1, 1, 2, 2], [0, 3, 255, 0]], np.uint8)
     predicted = np.array([[1, 0, 2, 1], [0, 3, 2, 1]], np.float32)
     table = metrics.confusion(true, predicted)
-    # rows: true restore, rebuild, left; columns: restored, rebuilt, left
-    assert table.tolist() == [[1, 0, 1], [1, 1, 0], [1, 0, 2]]
+    # rows: true restore, rebuild, smooth, untouched; columns: restored, rebuilt, left
+    assert table.tolist() == [[1, 0, 1], [1, 1, 0], [0, 0, 1], [1, 0, 1]]
 
 
 def test_comparisons_with_frequency_separation_and_the_ai_output() -> None:

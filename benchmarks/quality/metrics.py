@@ -41,8 +41,10 @@ BANDS = ((0.0, 1.0), (1.0, 2.0), (2.0, 4.0))
 """Band-pass scales (sigma pairs, px) for kurtosis: luma blurred at the first minus the second."""
 TEXTURE_GOAL = 1.5
 
-CLASS_LABELS = ("restore", "rebuild", "left")
-"""Rows and columns of the confusion table: left = untouched or smooth."""
+TRUE_LABELS = ("restore", "rebuild", "smooth", "untouched")
+"""Rows of the confusion table (the true class)."""
+CLASS_LABELS = ("restored", "rebuilt", "left")
+"""Columns of the confusion table (restore's classes map): left = untouched or smooth."""
 
 
 # ------------------------------------------------------------------------------- comparisons
@@ -229,17 +231,12 @@ def rebuilt_zone(case) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def confusion(true_classes: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """3 x 3 pixel counts: rows true (restore, rebuild, left), columns restore's classes map
-    (restored, rebuilt, left = untouched or smooth). Feathered-edge pixels (255) are left out."""
+    """4 x 3 pixel counts: rows the true class (restore, rebuild, smooth, untouched), columns
+    restore's classes map (restored, rebuilt, left = untouched or smooth). Feathered-edge pixels
+    (255) are left out."""
     keep = true_classes != 255
-    t = _group(true_classes[keep])
-    p = _group(np.rint(predicted[keep]).astype(np.int64))
-    table = np.zeros((3, 3), np.int64)
+    t = np.array([3, 0, 1, 2], np.int64)[np.clip(true_classes[keep].astype(np.int64), 0, 3)]
+    p = np.array([2, 0, 1, 2], np.int64)[np.clip(np.rint(predicted[keep]).astype(np.int64), 0, 3)]
+    table = np.zeros((4, 3), np.int64)
     np.add.at(table, (t, p), 1)
     return table
-
-
-def _group(classes: np.ndarray) -> np.ndarray:
-    """0 untouched / 3 smooth -> 2 (left); 1 restored -> 0; 2 rebuilt -> 1."""
-    lookup = np.array([2, 0, 1, 2], np.int64)
-    return lookup[np.clip(classes.astype(np.int64), 0, 3)]
