@@ -144,6 +144,10 @@ def texture_statistics(output: np.ndarray, zone: np.ndarray, ring: np.ndarray,
     hidden, hidden_k = [], []
     rng = np.random.default_rng(seed)
     zi = rng.choice(len(zy), n, replace=False)
+    # a zone thinner than a patch (a scratch) would mostly sample the untouched texture next to
+    # it: every patch keeps only the zone's pixels, and each reference patch is cut to the same
+    # pattern as its zone patch, so that both sides hold the same pixels in the same places
+    cut = _patches(zone.astype(np.float32), zy[zi], zx[zi])
     swd, swd_floor, kur, kur_floor = [], [], [], []
     for draw, (dy, dx) in enumerate(shifts):
         sy, sx = zy[zi] + dy, zx[zi] + dx
@@ -155,15 +159,17 @@ def texture_statistics(output: np.ndarray, zone: np.ndarray, ring: np.ndarray,
             continue
         ri = np.random.default_rng([seed, draw]).choice(len(pool_y), n, replace=False)
         ay, ax = pool_y[ri], pool_x[ri]
-        ref = _patches(high, ay, ax)
-        swd.append(sliced_wasserstein(_patches(high, zy[zi], zx[zi]), ref, seed=draw))
-        swd_floor.append(sliced_wasserstein(_patches(high, sy, sx), ref, seed=draw))
+        ref = _patches(high, ay, ax) * cut
+        z_p = _patches(high, zy[zi], zx[zi]) * cut
+        swd.append(sliced_wasserstein(z_p, ref, seed=draw))
+        swd_floor.append(sliced_wasserstein(_patches(high, sy, sx) * cut, ref, seed=draw))
         kr = [kurtosis(b[ay, ax]) for b in bands]
         kur.append(_log_distance([kurtosis(b[zy[zi], zx[zi]]) for b in bands], kr))
         kur_floor.append(_log_distance([kurtosis(b[sy, sx]) for b in bands], kr))
         if t_high is not None:
-            t_ref = _patches(t_high, ay, ax)
-            hidden.append(sliced_wasserstein(_patches(t_high, zy[zi], zx[zi]), t_ref, seed=draw))
+            t_ref = _patches(t_high, ay, ax) * cut
+            t_zone = _patches(t_high, zy[zi], zx[zi]) * cut
+            hidden.append(sliced_wasserstein(t_zone, t_ref, seed=draw))
             tk = [kurtosis(b[ay, ax]) for b in t_bands]
             hidden_k.append(_log_distance([kurtosis(b[zy[zi], zx[zi]]) for b in t_bands], tk))
     if not swd:
