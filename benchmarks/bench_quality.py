@@ -226,7 +226,7 @@ class Report:
         self.console.print(table)
         self.md += [f"### {title}", "", "| " + " | ".join(headers) + " |"]
         self.md.append("|" + "|".join("---" for _ in headers) + "|")
-        self.md += ["| " + " | ".join(row) + " |" for row in rows]
+        self.md += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
         self.md.append("")
 
     @staticmethod
