@@ -28,8 +28,12 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -q
 
-bench-quality: $(STAMP)
-	$(BIN)/python benchmarks/bench_quality.py
+$(VENV)/.bench-installed: pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	touch $@
+
+bench-quality: $(VENV)/.bench-installed
+	$(BIN)/python benchmarks/bench_quality.py --jobs 2
 
 bench-speed: $(STAMP)
 	$(BIN)/python benchmarks/bench_speed.py

@@ -127,3 +127,8 @@ def test_goal_intervals_and_absolute_leak() -> None:
     assert quality.GOALS["leak"].met(-0.04) and not quality.GOALS["leak"].met(-0.06)
     assert quality.GOALS["fidelity"].met(None) is None
     assert quality.passed({"energy": 1.0, "leak": 0.2, "tone": None}) == (1, 2)
+
+
+def test_regeneration_is_judged_as_a_retone() -> None:
+    assert quality.figures_for("regeneration") == quality.figures_for("retone")
+    assert "leak" not in quality.figures_for("regeneration")
