@@ -57,6 +57,50 @@ class TextureReport:
         }
 
 
+PLASTIC_FLOOR = 0.5 / 255
+"""An original with less texture than this (RMS) had none to lose: such cells never count as
+plastic (half an 8-bit level, restore's noise floor)."""
+
+
+def texture_loss(eo2: np.ndarray, e2: np.ndarray) -> np.ndarray:
+    """Share of the original's texture (RMS) missing, per cell: ``1 - sqrt(e2 / eo2)`` clipped to
+    [0, 1], 0 where the original had no texture (below :data:`PLASTIC_FLOOR`)."""
+    floor2 = np.float32(PLASTIC_FLOOR**2)
+    ratio = np.sqrt(e2 / np.maximum(eo2, floor2))
+    return np.where(eo2 > floor2, np.clip(1.0 - ratio, 0.0, 1.0), 0.0).astype(np.float32)
+
+
+def plastic_share(loss: np.ndarray, cells: np.ndarray, area_cells: int) -> float:
+    """The one definition of "went plastic": the share of the image area (*area_cells* cells: the
+    whole grid, or the mask's) whose changed *cells* lost at least :data:`PLASTIC_LOSS` of their
+    texture. restore, inspect, the report and the batch summary all report this figure."""
+    return float(((loss >= PLASTIC_LOSS) & cells).sum()) / max(1, int(area_cells))
+
+
+def worst_regions(loss: np.ndarray, factor: int, limit: int = 5) -> list[dict]:
+    """The plastic areas of a loss map, worst first (area x mean loss), boxes in full-resolution
+    px: ``{"box": [x, y, w, h], "area_px": n, "mean_loss": m}``."""
+    import cv2
+
+    plastic = loss >= PLASTIC_LOSS
+    closed = cv2.morphologyEx(plastic.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    regions = []
+    if count > 1:
+        sums = np.bincount(labels.ravel(), loss.ravel(), minlength=count)
+        for label in range(1, count):
+            x, y, w, h, n = (int(v) for v in stats[label])
+            regions.append(
+                {
+                    "box": [x * factor, y * factor, w * factor, h * factor],
+                    "area_px": n * factor * factor,
+                    "mean_loss": round(float(sums[label] / n), 3),
+                }
+            )
+    regions.sort(key=lambda r: r["area_px"] * r["mean_loss"], reverse=True)
+    return regions[:limit]
+
+
 def _bands(y: np.ndarray, scales: tuple[float, ...]) -> list[np.ndarray]:
     out = []
     previous = y

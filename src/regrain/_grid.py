@@ -19,6 +19,7 @@ __all__ = [
     "cell_share",
     "downsample",
     "fill_from_nearest",
+    "tile_mean",
     "tile_quantile",
     "to_grid",
     "touched_pixels",
@@ -37,34 +38,45 @@ def analysis_factor(shape: tuple[int, ...]) -> int:
 
 
 def downsample(plane: np.ndarray, factor: int) -> np.ndarray:
-    """Average *plane* over factor x factor cells (energy-preserving area average)."""
+    """Average *plane* over factor x factor cells (energy-preserving area average).
+
+    Cell (i, j) is exactly pixels ``[i*f, (i+1)*f) x [j*f, (j+1)*f)``; the last partial row and
+    column of cells are dropped (``floor(H / f) x floor(W / f)`` cells), so that every map on the
+    grid lines up with the pixels it stands for.
+    """
     if factor == 1:
         return plane
     import cv2
 
     h, w = plane.shape[:2]
-    size = (max(1, w // factor), max(1, h // factor))
-    return cv2.resize(plane, size, interpolation=cv2.INTER_AREA)
+    gh, gw = max(1, h // factor), max(1, w // factor)
+    if gh * factor <= h and gw * factor <= w:
+        plane = plane[: gh * factor, : gw * factor]
+    return cv2.resize(plane, (gw, gh), interpolation=cv2.INTER_AREA)
 
 
 def upsample(plane: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Smoothly bring an analysis-grid map back to (H, W)."""
-    if plane.shape[:2] == tuple(shape[:2]):
+    """Smoothly bring an analysis-grid map back to (H, W): bilinear between cell centres, so that
+    each cell's value sits over the pixels it was measured on (see :func:`upsample_box`)."""
+    h, w = shape[:2]
+    if plane.shape[:2] == (h, w):
         return plane
-    import cv2
-
-    return cv2.resize(plane, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+    factor = max(1, h // plane.shape[0])
+    return upsample_box(plane, factor, (slice(0, h), slice(0, w)))
 
 
 def upsample_nearest(cells: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """A boolean analysis-grid map at full resolution (each cell covers its factor x factor px)."""
-    import cv2
-
+    """A boolean analysis-grid map at full resolution (H, W): each cell covers its factor x factor
+    pixels; pixels past the last whole cell take the nearest cell's value."""
     h, w = shape[:2]
     if cells.shape == (h, w):
         return cells
-    big = cv2.resize(cells.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
-    return big > 0
+    gh, gw = cells.shape
+    fy, fx = max(1, h // gh), max(1, w // gw)
+    big = np.repeat(np.repeat(cells, fy, axis=0), fx, axis=1)[:h, :w]
+    if big.shape != (h, w):
+        big = np.pad(big, ((0, h - big.shape[0]), (0, w - big.shape[1])), mode="edge")
+    return big
 
 
 def cell_share(mask: np.ndarray, factor: int, shape: tuple[int, ...]) -> np.ndarray:
@@ -133,6 +145,23 @@ def tile_quantile(
     values = np.take_along_axis(ordered, index[..., None], axis=2)[..., 0]
     values[counts < block * block / 4] = np.nan
     return values.astype(np.float32)
+
+
+def tile_mean(plane: np.ndarray, block: int, valid: np.ndarray) -> np.ndarray:
+    """The mean of *plane* over the *valid* cells of each block x block tile; NaN for a tile with
+    fewer than a quarter of its cells valid. Returns the (tiles_y, tiles_x) grid."""
+    h, w = plane.shape
+    bh, bw = max(1, -(-h // block)), max(1, -(-w // block))
+    padded = np.zeros((bh * block, bw * block), np.float64)
+    ok = np.zeros((bh * block, bw * block), np.float64)
+    padded[:h, :w] = np.where(valid, plane, 0.0)
+    ok[:h, :w] = valid
+    sums = padded.reshape(bh, block, bw, block).sum(axis=(1, 3))
+    counts = ok.reshape(bh, block, bw, block).sum(axis=(1, 3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = sums / counts
+    means[counts < block * block / 4] = np.nan
+    return means.astype(np.float32)
 
 
 def fill_from_nearest(tiles: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
