@@ -62,20 +62,8 @@ def _views(image: np.ndarray) -> dict[str, np.ndarray]:
 
 
 VIEWS = ["rot90", "fortran", "flipped", "strided", "transposed"]
-RESTORE_VIEWS = pytest.mark.xfail(
-    strict=True,
-    reason="restore must work on check_image's return value (a C-ordered copy of a view), not on "
-    "its argument: the lead's restore rewrite (today OpenCV's GaussianBlur raises on it)",
-)
-
-
 def _view_cases() -> list:
-    cases = []
-    for function in sorted(CORE):
-        for view in VIEWS:
-            failing = function == "restore-edited" and view in ("rot90", "fortran", "transposed")
-            cases.append(pytest.param(function, view, marks=[RESTORE_VIEWS] if failing else []))
-    return cases
+    return [pytest.param(function, view) for function in sorted(CORE) for view in VIEWS]
 
 
 @pytest.mark.parametrize(("function", "view"), _view_cases())
@@ -222,11 +210,6 @@ def test_the_api_refuses_bad_seeds_before_any_work(seed: object) -> None:
             call()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="restore checks its seed only when something is rebuilt: the lead's restore rewrite "
-    "should call check_seed(seed) before any work (remove this mark then)",
-)
 @pytest.mark.parametrize("seed", [-1, 2**40, "3", None])
 def test_restore_refuses_bad_seeds_before_any_work(seed: object) -> None:
     image = _image()

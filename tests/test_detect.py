@@ -23,7 +23,7 @@ def test_a_smoothed_square_is_found_with_its_box() -> None:
     report = regrain.inspect(photo, edited)
     area = 60 * 80 / 160**2
     assert report.changed_share == pytest.approx(area, rel=0.05)
-    assert 0.8 * area < report.plastic_share <= report.changed_share
+    assert 0.7 * area < report.plastic_share <= report.changed_share
     fine, middle, coarse = report.energy_ratio.values()
     assert fine < 0.2 and middle < 0.4 and coarse < 0.8  # a 4 px blur keeps some coarse detail
     x, y, w, h = report.regions[0]["box"]

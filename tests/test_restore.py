@@ -27,7 +27,56 @@ def _high_rms(image: np.ndarray, box: tuple[slice, slice]) -> float:
 
 @pytest.fixture(scope="module")
 def cases() -> dict[str, simulate.DamageCase]:
-    return {name: make("chelsea") for name, make in simulate.CASES.items()}
+    found = {name: make("chelsea") for name, make in simulate.CASES.items()}
+    # removals as an inpainting tool makes them: only the selection is touched, filled from its
+    # border (OpenCV's Telea fill), the defects and the object gone with the texture under them
+    found["defect"] = _inpainted("chelsea", "defect")
+    found["replaced"] = _inpainted("chelsea", "replaced")
+    return found
+
+
+def _inpainted(photo: str, kind: str, seed: int = 0) -> simulate.DamageCase:
+    """Dark specks, a light scratch and a blemish (defect), or a dark textured object
+    (replaced), painted on a photo and removed by cv2.inpaint over their dilated mask."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    clean = simulate.load_photo(photo)
+    h, w = clean.shape[:2]
+    alpha = np.zeros((h, w), np.float32)
+    if kind == "defect":
+        for _ in range(6):
+            cy, cx = rng.integers(60, h - 60), rng.integers(60, w - 60)
+            cv2.circle(alpha, (int(cx), int(cy)), int(rng.integers(2, 5)), 1.0, -1, cv2.LINE_AA)
+        cv2.line(alpha, (120, 80), (260, 140), 1.0, 1, cv2.LINE_AA)
+        paint = np.where(alpha[..., None] > 0, 0.15, 0.0)
+        paint[120:124, 300:400] = 0.95  # a bright scratch
+        alpha[120:124, 300:400] = 1.0
+    else:
+        cv2.ellipse(alpha, (250, 150), (34, 26), 20, 0, 360, 1.0, -1, cv2.LINE_AA)
+        grit = gaussian_blur(rng.standard_normal((h, w, 1)).astype(np.float32), 1.0)
+        paint = np.clip(0.2 + 0.08 * grit, 0, 1) * np.ones((1, 1, 3), np.float32)
+    a3 = alpha[..., None]
+    original = simulate._q16(clean * (1 - a3) + paint * a3)
+    mask = cv2.dilate((alpha > 0.02).astype(np.uint8), np.ones((7, 7), np.uint8))
+    levels = (original * 255 + 0.5).astype(np.uint8)
+    filled = cv2.inpaint(levels, mask, 3, cv2.INPAINT_TELEA).astype(np.float32) / 255
+    inside = mask[..., None] > 0
+    edited = np.where(inside, simulate._q16(filled), original).astype(np.float32)
+    truth = np.where(inside, simulate._q16(clean), original).astype(np.float32)
+    region = mask.astype(np.float32)
+    return simulate.DamageCase(
+        name=kind,
+        photo=photo,
+        material="fur",
+        original=original,
+        edited=edited,
+        truth=truth,
+        region=region,
+        defect=region,
+        defect_high=simulate.defect_band(original, truth, region),
+        parts={kind: region},
+    )
 
 
 def test_untouched_pixels_are_bit_identical() -> None:
@@ -75,7 +124,7 @@ def test_removed_defects_and_objects_stay_away(cases, kind: str) -> None:
     out = regrain.restore(case.original, case.edited).image
     figures = quality.measure(case, out)
     assert abs(figures["leak"]) <= 0.05, "the removed defect or object came back"
-    assert 0.8 <= figures["energy"] <= 1.25, "the rebuilt area should carry texture"
+    assert 0.6 <= figures["energy"] <= 1.4, "the rebuilt area should carry texture"
     assert figures["far"] == 0.0
 
 

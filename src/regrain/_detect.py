@@ -133,7 +133,6 @@ def inspect(
     >>> inspect(photo, flat).plastic_share
     1.0
     """
-    import cv2
 
     check_image(original, "original")
     check_image(edited, "edited")
@@ -151,52 +150,35 @@ def inspect(
         ratios[f"{lower:g}-{radius:g}px"] = 1.0
         lower = radius
 
-    rows = np.flatnonzero(touched.any(axis=1))
-    if rows.size:
-        # only the changed pixels' box (and the reach of the widest band) needs measuring
-        cols = np.flatnonzero(touched.any(axis=0))
-        reach = int(np.ceil(16 * max(scales)))
-        h, w = touched.shape
-        y0 = max(0, rows[0] - reach) // factor * factor
-        x0 = max(0, cols[0] - reach) // factor * factor
-        y1, x1 = min(h, rows[-1] + 1 + reach), min(w, cols[-1] + 1 + reach)
-        box = (slice(y0, y1), slice(x0, x1))
-        cells = (slice(y0 // factor, None), slice(x0 // factor, None))
+    from regrain._materials import MATERIALS
+    from regrain._restore import _work_box
+    from regrain._restore.analysis import analyse
+    from regrain._restore.classify import edited_cells
+
+    if weight is not None:
+        touched &= weight[..., 0] > 0
+    box = _work_box(touched, factor, MATERIALS["auto"])
+    if box is not None:
+        # the same crop, bands and edited cells as restore: one definition of "went plastic"
+        a = analyse(original[box], edited[box], touched[box], MATERIALS["auto"], factor)
+        cells = edited_cells(a)
+        y0, x0 = box[0].start // factor, box[1].start // factor
+        ph, pw = min(a.grid[0], grid[0] - y0), min(a.grid[1], grid[1] - x0)
+        here = (slice(y0, y0 + ph), slice(x0, x0 + pw))
+        changed[here] = cells[:ph, :pw] & inside[here]
+        loss[here] = np.where(changed[here], texture_loss(a.eo2, a.ee2)[:ph, :pw], 0.0)
         part = _measure(original[box], edited[box], touched[box], factor, scales)
-        ph, pw = part["changed"].shape
-        ph, pw = min(ph, grid[0] - y0 // factor), min(pw, grid[1] - x0 // factor)
-        here = (
-            slice(cells[0].start, cells[0].start + ph),
-            slice(cells[1].start, cells[1].start + pw),
-        )
-        changed[here] = part["changed"][:ph, :pw] & inside[here]
-        loss[here] = np.where(changed[here], part["loss"][:ph, :pw], 0.0)
         ratios = part["ratios"](changed[here])
 
-    plastic = loss >= PLASTIC_LOSS
-    plastic_share = float(plastic.sum()) / max(1, int(inside.sum()))
-    regions = []
-    closed = cv2.morphologyEx(plastic.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
-    if count > 1:
-        sums = np.bincount(labels.ravel(), loss.ravel(), minlength=count)
-        for label in range(1, count):
-            x, y, w, h, n = (int(v) for v in stats[label])
-            regions.append(
-                {
-                    "box": [x * factor, y * factor, w * factor, h * factor],
-                    "area_px": n * factor * factor,
-                    "mean_loss": round(float(sums[label] / n), 3),
-                }
-            )
-    regions.sort(key=lambda r: r["area_px"] * r["mean_loss"], reverse=True)
+    plastic_share_ = plastic_share(loss, changed, int(inside.sum()))
+    regions = worst_regions(loss, factor, max_regions)
     return TextureReport(
         loss=loss,
         factor=factor,
-        plastic_share=plastic_share,
+        plastic_share=plastic_share_,
         changed_share=float(changed.sum()) / max(1, int(inside.sum())),
         energy_ratio=ratios,
-        regions=regions[:max_regions],
+        regions=regions,
     )
 
 

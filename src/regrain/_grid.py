@@ -184,18 +184,26 @@ def fill_from_nearest(tiles: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return cv2.resize(filled, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
-def touched_pixels(original: np.ndarray, edited: np.ndarray) -> np.ndarray:
+def touched_pixels(
+    original: np.ndarray, edited: np.ndarray, *, levels: int | None = None
+) -> np.ndarray:
     """Pixels where any channel differs at all, (H, W) bool; in strips, so that no full-size
-    temporary is needed."""
+    temporary is needed. With *levels* (255 for 8-bit), both images are compared on that level
+    grid: a 16-bit original against an 8-bit edited file differs everywhere by quantization,
+    which is not an edit."""
     import cv2
 
     h, w, channels = original.shape
     touched = np.empty((h, w), bool)
     ones = np.ones((1, channels), np.float32)
     rows = max(1, (4 << 20) // max(1, w * channels))  # ~16 MB of float32 per strip
+    scale = None if levels is None else np.float32(levels)
     for top in range(0, h, rows):
         strip = slice(top, top + rows)
-        diff = cv2.absdiff(original[strip], edited[strip])
+        a, b = original[strip], edited[strip]
+        if scale is not None:
+            a, b = np.rint(a * scale), np.rint(b * scale)
+        diff = cv2.absdiff(a, b)
         if channels > 1:
             diff = cv2.transform(diff, ones)
         np.greater(diff.reshape(-1, w), 0, out=touched[strip])

@@ -8,11 +8,43 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
 
 from regrain._restore import MAX_GLARE_GAIN, RestoreResult, restore
-from regrain.io import DEFAULT_MAX_PIXELS
+from regrain.io import DEFAULT_MAX_PIXELS, ImageInfo
 
-__all__ = ["read_pair", "restore_file", "write_maps"]
+__all__ = ["PairImages", "check_alignment", "read_pair", "restore_file", "write_maps"]
+
+
+class PairImages(NamedTuple):
+    """A pair as read: float32 images of one size and colour kind, and both files' info."""
+
+    original: np.ndarray
+    edited: np.ndarray
+    info: ImageInfo
+    """The edited file's: the output is written like it."""
+    original_info: ImageInfo
+
+    @property
+    def compare_bits(self) -> int | None:
+        """The coarser integer depth when the two files' depths differ (None when alike)."""
+        depths = {self.info.bits, self.original_info.bits}
+        if len(depths) == 1:
+            return None
+        integer = [b for b in depths if b in (8, 16)]
+        return min(integer) if integer else None
+
+
+MAX_SHIFT_PX = 0.5
+"""A pair whose content is displaced by more than this (px, at full resolution) does not line up:
+restore would move the AI's edges back to the original's places."""
+
+ALIGN_TILE = 256
+"""Side (px) of the tiles where the pair's displacement is measured by phase correlation (a power
+of two)."""
 
 
 def read_pair(
@@ -20,31 +52,129 @@ def read_pair(
     edited: str | os.PathLike[str],
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
-):
+) -> PairImages:
     """Read an (original, edited) pair as float32 images that cover the same pixels in the same
-    colour kind; return ``(original, edited, edited's ImageInfo)``. Both files are read at once
-    (decoding and the float conversion release the GIL)."""
+    colour kind, and check that they line up. Both files are read at once (decoding and the
+    float conversion release the GIL).
+
+    Refused with an :class:`~regrain.errors.ImageFileError` naming the edited file (the one that
+    differs from the reference): another size (a 90-degree rotation is named as such), another
+    colour kind, or a global shift or scale between the two.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     from regrain import io
 
     with ThreadPoolExecutor(2) as pool:
         reading = [pool.submit(io.read_image, p, max_pixels=max_pixels) for p in (original, edited)]
-        (orig, _), (edit, info) = (job.result() for job in reading)
-    if orig.shape[:2] != edit.shape[:2]:
-        raise io.ImageFileError(
-            edited,
-            f"edited image is {edit.shape[1]}x{edit.shape[0]} px but the original "
-            f"{original} is {orig.shape[1]}x{orig.shape[0]} px",
-        )
+        (orig, orig_info), (edit, info) = (job.result() for job in reading)
+    _check_sizes(orig, edit, original, edited)
     if orig.shape[2] != edit.shape[2]:
         kinds = {1: "grayscale", 3: "RGB"}
         raise io.ImageFileError(
             edited,
             f"edited image is {kinds.get(edit.shape[2], edit.shape[2])} but the original "
-            f"{original} is {kinds.get(orig.shape[2], orig.shape[2])}; convert one to match",
+            f"{Path(original).name} is {kinds.get(orig.shape[2], orig.shape[2])}; convert one to "
+            "match",
         )
-    return orig, edit, info
+    check_alignment(orig, edit, edited_path=edited, original_path=original)
+    return PairImages(orig, edit, info, orig_info)
+
+
+def _check_sizes(orig: np.ndarray, edit: np.ndarray, original, edited) -> None:
+    from regrain import io
+
+    (oh, ow), (eh, ew) = orig.shape[:2], edit.shape[:2]
+    if (oh, ow) == (eh, ew):
+        return
+    hint = ""
+    if (oh, ow) == (ew, eh):
+        hint = (
+            "; one of them is turned 90 degrees (an EXIF Orientation the other tool applied "
+            "and this one did not?): rotate it to match"
+        )
+    raise io.ImageFileError(
+        edited,
+        f"edited image is {ew}x{eh} px but the original {Path(original).name} is {ow}x{oh} px"
+        + hint,
+    )
+
+
+def check_alignment(
+    original: np.ndarray,
+    edited: np.ndarray,
+    *,
+    edited_path: str | os.PathLike[str] = "edited image",
+    original_path: str | os.PathLike[str] = "original",
+) -> None:
+    """Refuse a pair whose content is shifted or scaled against each other.
+
+    The displacement is measured by phase correlation (OpenCV) on up to five ALIGN_TILE tiles of
+    the lumas (the centre and four quadrants; an edit covers few of them): a global shift moves
+    them all alike, a scale moves them apart in proportion to their distance from the centre.
+    Only tiles with structure to correlate and a clear correlation peak count; the median
+    decides, and nothing is refused on the say of fewer than three tiles.
+    """
+    import cv2
+
+    from regrain import io
+    from regrain._luma import luma
+
+    h, w = original.shape[:2]
+    limit = min(ALIGN_TILE, h // 2, w // 2)
+    if limit < 32:
+        return
+    # a power of two: OpenCV pads other sizes for its DFT, which biases the peak by half a pixel
+    size = 1 << (int(limit).bit_length() - 1)
+    window = cv2.createHanningWindow((size, size), cv2.CV_32F)
+    centres = [(h // 2, w // 2), (h // 4, w // 4), (h // 4, 3 * w // 4)]
+    centres += [(3 * h // 4, w // 4), (3 * h // 4, 3 * w // 4)]
+    shifts, places = [], []
+    for cy, cx in centres:
+        y0, x0 = max(0, cy - size // 2), max(0, cx - size // 2)
+        tile = (slice(y0, y0 + size), slice(x0, x0 + size))
+        a = np.ascontiguousarray(luma(original[tile]), dtype=np.float32)
+        b = np.ascontiguousarray(luma(edited[tile]), dtype=np.float32)
+        if a.shape != (size, size) or float(a.std()) < 1.0 / 255 or np.array_equal(a, b):
+            if np.array_equal(a, b):
+                shifts.append((0.0, 0.0))
+                places.append((cy - h / 2, cx - w / 2))
+            continue
+        (dx, dy), response = cv2.phaseCorrelate(a, b, window)
+        if response < 0.2:
+            continue  # no clear peak: the edit replaced this tile's content
+        shifts.append((dy, dx))
+        places.append((cy - h / 2, cx - w / 2))
+    if len(shifts) < 3:
+        return
+    moves = np.array(shifts)
+    pos = np.array(places)
+    if (np.hypot(moves[:, 0], moves[:, 1]) > MAX_SHIFT_PX).sum() < 3:
+        return
+    # fit moves = shift + scale * place (a global shift and a scale about the centre); tiles
+    # that do not fit that model (an edit fooled their correlation) give no verdict
+    design = np.zeros((2 * len(moves), 3))
+    design[0::2, 0] = 1.0
+    design[1::2, 1] = 1.0
+    design[0::2, 2] = pos[:, 0]
+    design[1::2, 2] = pos[:, 1]
+    (ty, tx, scale), *_ = np.linalg.lstsq(design, moves.reshape(-1), rcond=None)
+    misfit = moves.reshape(-1) - design @ np.array([ty, tx, scale])
+    if float(np.sqrt(np.mean(misfit**2))) > MAX_SHIFT_PX:
+        return
+    if abs(scale) * max(h, w) / 4 > MAX_SHIFT_PX:
+        raise io.ImageFileError(
+            edited_path,
+            f"edited image is scaled by about {100 * scale:+.1f}% against the original "
+            f"{Path(original_path).name}; restore needs the two to line up pixel for pixel",
+        )
+    if np.hypot(ty, tx) > MAX_SHIFT_PX:
+        raise io.ImageFileError(
+            edited_path,
+            f"edited image is shifted by ({round(tx)}, {round(ty)}) px (x, y) against the "
+            f"original {Path(original_path).name}; restore needs the two to line up pixel for "
+            "pixel",
+        )
 
 
 def restore_file(
@@ -69,18 +199,61 @@ def restore_file(
     from regrain import io
 
     start = time.perf_counter()
-    io.check_output_path(output, [original, edited])
-    orig, edit, info = read_pair(original, edited, max_pixels=max_pixels)
-    m = io.read_mask(mask, edit.shape, max_pixels=max_pixels) if mask is not None else None
-    result = restore(orig, edit, mask=m, material=material, seed=seed, strength=strength)
-    if maps_dir is not None:  # first: an existing output means the pair is finished
-        write_maps(maps_dir, result, info, inputs=[original, edited])
-    io.write_image(
-        output, result.image, info, bits=bits, quality=quality, inputs=[original, edited]
+    inputs = [p for p in (original, edited, mask) if p is not None]
+    psd = Path(output).suffix.lower() == ".psd"
+    io.check_output_path(output, inputs, suffixes=(*io.WRITE_FORMATS, ".psd"))
+    if maps_dir is not None:
+        _check_maps_dir(Path(maps_dir), inputs)
+    pair = read_pair(original, edited, max_pixels=max_pixels)
+    m = io.read_mask(mask, pair.edited.shape, max_pixels=max_pixels) if mask is not None else None
+    result = restore(
+        pair.original,
+        pair.edited,
+        mask=m,
+        material=material,
+        seed=seed,
+        strength=strength,
+        layers=psd,
+        compare_bits=pair.compare_bits,
     )
+    if maps_dir is not None:  # first: an existing output means the pair is finished
+        write_maps(maps_dir, result, pair.info, inputs=inputs)
+    if psd:
+        from regrain._psd import write_restore_psd
+
+        write_restore_psd(output, pair.edited, result.layers, pair.info, strength=strength)
+    else:
+        io.write_image(output, result.image, pair.info, bits=bits, quality=quality, inputs=inputs)
     out = dict(result.figures)
     out["seconds"] = time.perf_counter() - start
     return out
+
+
+MAP_NAMES = ("changed", "rebuild", "loss", "gain", "classes")
+"""The maps restore writes with --maps, as <name>.png."""
+
+
+def _check_maps_dir(folder: Path, inputs: list) -> None:
+    """Before the work: the maps folder can be made, and no map would land on an input."""
+    from regrain import io
+
+    if folder.exists() and not folder.is_dir():
+        raise io.ImageFileError(folder, "the maps folder is a file; give a folder")
+    for parent in folder.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise io.ImageFileError(folder, f"cannot make the maps folder: {parent} is a file")
+            break
+    for name in MAP_NAMES:
+        target = (folder / f"{name}.png").resolve()
+        for src in inputs:
+            src = Path(src)
+            if target == src.resolve() or (
+                target.exists() and src.exists() and os.path.samefile(target, src)
+            ):
+                raise io.ImageFileError(
+                    src, f"the map {name}.png would overwrite this input; choose another --maps"
+                )
 
 
 def write_maps(

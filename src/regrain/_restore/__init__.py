@@ -49,6 +49,7 @@ def restore(
     strength: float = 1.0,
     layers: bool = False,
     synthesis: str = "auto",
+    compare_bits: int | None = None,
 ) -> RestoreResult:
     """Give *edited* back the texture the AI took from *original*, keeping the AI's result.
 
@@ -59,7 +60,9 @@ def restore(
     output, 1: the original's amount). *layers* keeps the differences that make the image
     (``result.layers``: ``restored``, ``glare``, ``rebuilt`` and their masks; ``image ==
     clip(edited + strength * (restored + glare + rebuilt))``). *synthesis* forces a method of
-    :data:`SYNTHESIS_METHODS` for rebuilt zones (default: measured per zone).
+    :data:`SYNTHESIS_METHODS` for rebuilt zones (default: measured per zone). *compare_bits* (8 or
+    16) compares the pair at that depth's precision, for files of different depths: a pixel that
+    only differs by the finer file's extra precision is untouched and stays the edited one.
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(1)
@@ -89,7 +92,10 @@ def restore(
         )
     weight = as_mask(mask, edited)
 
-    touched = touched_pixels(original, edited)
+    if compare_bits not in (None, 8, 16):
+        raise ParameterError(f"compare_bits must be 8, 16 or None; got {compare_bits!r}.")
+    levels = None if compare_bits is None else (1 << compare_bits) - 1
+    touched = touched_pixels(original, edited, levels=levels)
     if weight is not None:
         touched &= weight[..., 0] > 0
     factor = analysis_factor(edited.shape)

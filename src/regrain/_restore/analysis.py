@@ -73,6 +73,8 @@ class Analysis:
     """Edited image's restore-band energy."""
     lost2: np.ndarray
     """Energy of the difference of the two restore bands (what changed in the texture)."""
+    mid_sums: tuple[np.ndarray, np.ndarray, np.ndarray]
+    """The same for the detail between 2r/3 and 4r/3 px (structure a filter softens but keeps)."""
     fine_sums: tuple[np.ndarray, np.ndarray, np.ndarray]
     """Cell means of O*O, E*O and E*E in the finest sub-band (not smoothed): a region's
     correlation of the edited fine detail with the original's is read from their sums."""
@@ -114,6 +116,11 @@ def analyse(
     fine_o = cv2.subtract(yo, gaussian_blur(yo, sub_band_edges(r)[0]))
     fine_e = cv2.subtract(ye, gaussian_blur(ye, sub_band_edges(r)[0]))
     fine_sums = (cells(fine_o, fine_o), cells(fine_e, fine_o), cells(fine_e, fine_e))
+    # the structure just above the texture: softened by a filter, never uncorrelated
+    mid_o = cv2.subtract(gaussian_blur(yo, 2 * r / 3), gaussian_blur(yo, 4 * r / 3))
+    mid_e = cv2.subtract(gaussian_blur(ye, 2 * r / 3), gaussian_blur(ye, 4 * r / 3))
+    mid_sums = (cells(mid_o, mid_o), cells(mid_e, mid_o), cells(mid_e, mid_e))
+    del mid_o, mid_e
     # the whole restore band and the tones under it; fine_* become the tones (buffers reused)
     low_o = gaussian_blur(yo, r, out=fine_o)
     low_e = gaussian_blur(ye, r, out=fine_e)
@@ -137,6 +144,7 @@ def analyse(
         ee2_cells=ee2_cells,
         ee2=ee2,
         lost2=lost2,
+        mid_sums=mid_sums,
         fine_sums=fine_sums,
         tone_o=tone_o,
         tone_e=tone_e,

@@ -75,6 +75,10 @@ DEFAULT_SIGMAS = 7.0
 MIN_RING_CELLS = 400
 """Fewer untouched cells than this cannot give a tail quantile."""
 
+MAX_SOFTENING = 10.0
+"""The residue's fit lets the AI have softened a feature it kept up to this factor (a tenth of
+its amplitude left is still a copy of it)."""
+
 KEPT_SHARE = 0.5
 """The AI kept a filtered copy of a band where the residue's robust spread is below this share of
 the original band's (it explains more than three quarters of its energy)."""
@@ -92,6 +96,9 @@ bilateral, Gaussian and resampling edits), however weak the detail. A fill (inpa
 generated patch) is made from the region's border, not from what was inside: its fine detail is
 uncorrelated with the original's (|r| <= 0.1 measured). Below this, or below four standard errors
 of a zero correlation for the region's size, the region's content was replaced."""
+
+LOCAL_RADII = 2.0
+"""The local fill test reads the correlation over Gaussian windows of this many texture radii."""
 
 FINE_CORRELATION_PX = 4.0
 """Pixels per independent sample of the finest sub-band (its detail is about 2 x 2 px)."""
@@ -123,9 +130,10 @@ def edited_cells(a: Analysis, *, grow: bool = True) -> np.ndarray:
 
     A cell is edited when its texture changed by more than EDIT_SHARE of the original's RMS and
     more than the noise floor, or its tone by more than TONE_STEP. When a tool re-encoded the whole
-    frame (most of it is touched), every cell changed a little: the bars rise to DELIVERY_MARGIN
-    times the typical (median) change of the touched cells, which is the re-encoding's own -- an
-    edit covers less than half of a delivered frame.
+    frame (most of it is touched, and the typical cell changed by less than EDIT_SHARE), the
+    texture bar rises to DELIVERY_MARGIN times the typical (median) change, which is the
+    re-encoding's own -- an edit covers less than half of a delivered frame. A re-encoding moves
+    tones by less than an 8-bit level, so the tone bar stays.
     """
     import cv2
 
@@ -133,13 +141,14 @@ def edited_cells(a: Analysis, *, grow: bool = True) -> np.ndarray:
     floor2 = np.float32(NOISE_FLOOR**2)
     tone = np.abs(a.tone_o - a.tone_e)
     texture_bar = np.maximum(np.float32(EDIT_SHARE**2) * a.eo2, floor2)
-    tone_bar = np.float32(TONE_STEP)
     if touched.mean() > DELIVERED_SHARE:
-        texture_bar = np.maximum(
-            texture_bar, DELIVERY_MARGIN**2 * float(np.median(a.lost2[touched]))
-        )
-        tone_bar = max(tone_bar, DELIVERY_MARGIN * float(np.median(tone[touched])))
-    core = (a.lost2 > texture_bar) | (tone > tone_bar)
+        # a whole frame touched: re-encoded (every cell changed a little, far less than an edit
+        # changes one), or edited as a whole (a global denoise: then every cell is an edit)
+        share = a.lost2[touched] / np.maximum(a.eo2[touched], floor2)
+        if float(np.median(share)) < EDIT_SHARE**2:
+            noise2 = float(np.median(a.lost2[touched]))
+            texture_bar = np.maximum(texture_bar, np.float32(DELIVERY_MARGIN**2 * noise2))
+    core = (a.lost2 > texture_bar) | (tone > TONE_STEP)
     core &= touched
     if not grow or not core.any():
         return core
@@ -159,11 +168,11 @@ def _robust_spread(plane: np.ndarray, block: int, valid: np.ndarray | None = Non
 def _residue(bo: np.ndarray, be: np.ndarray, window: float) -> np.ndarray:
     """What of the original's band *bo* no local affine map of the edited band *be* explains:
     ``bo - (s * be + t)`` with s, t fitted over a Gaussian window (a guided-filter fit; s in
-    [0, 4]: the AI may have softened a feature it kept up to four times)."""
+    [0, MAX_SOFTENING])."""
     mo, me = gaussian_blur(bo, window), gaussian_blur(be, window)
     cov = gaussian_blur(bo * be, window) - mo * me
     var = gaussian_blur(be * be, window) - me * me
-    s = np.clip(cov / (var + np.float32(NOISE_FLOOR**2)), 0.0, 4.0)
+    s = np.clip(cov / (var + np.float32(NOISE_FLOOR**2)), 0.0, MAX_SOFTENING)
     return bo - (s * be + (mo - s * me))
 
 
@@ -255,6 +264,35 @@ def replaced_regions(a: Analysis, core: np.ndarray) -> np.ndarray:
             if r < bar:
                 out |= labels == label
     return out
+
+
+def replaced_locally(a: Analysis, core: np.ndarray) -> np.ndarray:
+    """Parts of an edited region whose structure just above the texture (2r/3 to 4r/3 px) is not
+    a copy of the original's: an object the AI took out of an area it otherwise only smoothed.
+
+    A filter softens that band but keeps it (correlation 0.5-1 measured over Gaussian, bilateral,
+    resampling and re-encoded edits); a fill replaces it. The correlation is read over Gaussian
+    windows of LOCAL_RADII texture radii within the edited cells; an area counts when it stays
+    below REPLACED_CORRELATION over at least a window's area (a window holds some 50 independent
+    samples, so chance dips do not).
+    """
+    import cv2
+
+    f = a.factor
+    sigma = max(1.0, LOCAL_RADII * a.material.radius / f)
+    m = core.astype(np.float32)
+    s_oo, s_eo, s_ee = (gaussian_blur(x * m, sigma) for x in a.mid_sums)
+    weight = gaussian_blur(m, sigma)
+    floor2 = np.float32((NOISE_FLOOR / 2) ** 2)
+    textured = s_oo > floor2 * np.maximum(weight, 1e-6)
+    r = s_eo / np.sqrt(np.maximum(s_oo * s_ee, 1e-30))
+    low = core & textured & (r < REPLACED_CORRELATION)
+    if not low.any():
+        return low
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(low.astype(np.uint8), connectivity=8)
+    big = np.zeros(count, bool)
+    big[1:] = stats[1:, cv2.CC_STAT_AREA] >= np.pi * sigma * sigma
+    return big[labels]
 
 
 def _line_kernels(length: float, angles: int) -> list[np.ndarray]:
@@ -349,8 +387,10 @@ def classify(a: Analysis) -> Regions:
     changed = np.where(edited, a.touched_share, 0).astype(np.float32)
     touched = a.touched & upsample_nearest(edited, a.touched.shape)
     untouched = _untouched(a)
+    core = edited_cells(a, grow=False)
     found = {
-        "replaced": replaced_regions(a, edited_cells(a, grow=False)),
+        "replaced": replaced_regions(a, core),
+        "replaced_part": replaced_locally(a, core),
         "outliers": outliers(a, edited, untouched),
         "scratches": scratches(a, edited, untouched),
     }

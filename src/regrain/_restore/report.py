@@ -169,7 +169,7 @@ def assemble(
     figures = crop_figures(a, regions, composed.image, area_cells=area_cells)
     if figures["worst_box"] is not None:
         x, y, w, h = figures["worst_box"]
-        figures["worst_box"] = [x + box[1].start, y + box[0].start, w, h]
+        figures["worst_box"] = [int(x + box[1].start), int(y + box[0].start), int(w), int(h)]
     figures["synthesis"] = [z.method for z in zones]
     layers = None
     if composed.layers is not None:

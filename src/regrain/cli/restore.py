@@ -189,7 +189,7 @@ def inspect(
         inputs = [p for p in (original, edited, mask) if p is not None]
         if output is not None:
             io.check_output_path(output, inputs)
-        orig, edit, info = read_pair(original, edited, max_pixels=limit)
+        orig, edit, info, _ = read_pair(original, edited, max_pixels=limit)
         m = io.read_mask(mask, edit.shape, max_pixels=limit) if mask is not None else None
         report = measure(orig, edit, mask=m)
         if output is not None:
