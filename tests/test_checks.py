@@ -62,6 +62,8 @@ def _views(image: np.ndarray) -> dict[str, np.ndarray]:
 
 
 VIEWS = ["rot90", "fortran", "flipped", "strided", "transposed"]
+
+
 def _view_cases() -> list:
     return [pytest.param(function, view) for function in sorted(CORE) for view in VIEWS]
 

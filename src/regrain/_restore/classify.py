@@ -97,6 +97,14 @@ generated patch) is made from the region's border, not from what was inside: its
 uncorrelated with the original's (|r| <= 0.1 measured). Below this, or below four standard errors
 of a zero correlation for the region's size, the region's content was replaced."""
 
+KEPT_CORRELATION = 0.5
+"""Inside a region judged a fill by its fine detail, structure just above the texture that
+still correlates this well with the original's says it was a strong blur, not a fill (fills
+measured 0-0.35 inside large removed objects; blurs 0.6-1)."""
+
+MIN_INSIDE_CELLS = 64
+"""A region needs this many cells beyond its border's reach for its inside to be read."""
+
 LOCAL_RADII = 2.0
 """The local fill test reads the correlation over Gaussian windows of this many texture radii."""
 
@@ -261,9 +269,25 @@ def replaced_regions(a: Analysis, core: np.ndarray) -> np.ndarray:
             if significance:  # a small region's figure is noisy: four standard errors of zero
                 samples = w[label] * a.factor * a.factor / FINE_CORRELATION_PX
                 bar = max(bar, 4.0 / np.sqrt(samples))
-            if r < bar:
+            if r < bar and not _kept_structure(a, labels == label):
                 out |= labels == label
     return out
+
+
+def _kept_structure(a: Analysis, region: np.ndarray) -> bool:
+    """Whether the inside of a region (beyond the reach of its border) kept a copy of the
+    structure just above the texture: a strong blur of a very fine texture leaves no correlated
+    fine detail either, but it keeps the coarser structure a fill replaces. Too small a region
+    has no inside to read: False."""
+    import cv2
+
+    reach = max(1, int(np.ceil(2.0 * a.material.radius / a.factor)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2)
+    inside = cv2.erode(region.astype(np.uint8), kernel) > 0
+    if inside.sum() < MIN_INSIDE_CELLS:
+        return False
+    oo, eo, ee = (x[inside].sum(dtype=np.float64) for x in a.mid_sums)
+    return bool(eo / np.sqrt(max(oo * ee, 1e-30)) >= KEPT_CORRELATION)
 
 
 def replaced_locally(a: Analysis, core: np.ndarray) -> np.ndarray:

@@ -298,8 +298,8 @@ def _best_block(
     if not ok.any():
         ok = np.ones_like(ssd, bool)
     scores = np.where(ok, ssd, np.inf)
-    best = float(scores.min())
-    near = np.flatnonzero(scores.ravel() <= best * 1.1 + 1e-12)
+    best = max(float(scores.min()), 0.0)  # a sum of squares, up to OpenCV's rounding
+    near = np.flatnonzero(scores.ravel() <= best * 1.1 + 1e-9)
     py, px = np.unravel_index(int(rng.choice(near)), scores.shape)
     return band[py : py + bh, px : px + bw]
 

@@ -1,0 +1,331 @@
+"""restore's stages, one by one: each rule on hand-built inputs, each synthesis method on its
+statistics, the compose formula and its seams, the glare gain on both sides of the grid factor."""
+
+from __future__ import annotations
+
+import importlib
+
+import cv2
+import numpy as np
+import pytest
+
+import regrain
+from regrain._filters import gaussian_blur
+from regrain._grid import analysis_factor, touched_pixels
+from regrain._materials import MATERIALS
+
+analysis = importlib.import_module("regrain._restore.analysis")
+classify = importlib.import_module("regrain._restore.classify")
+synthesis = importlib.import_module("regrain._restore.synthesis")
+compose = importlib.import_module("regrain._restore.compose")
+
+AUTO = MATERIALS["auto"]
+
+
+def _texture(size: int = 160, seed: int = 0, amount: float = 0.04, blur: float = 0.7):
+    rng = np.random.default_rng(seed)
+    grain = gaussian_blur(rng.standard_normal((size, size)).astype(np.float32), blur)
+    grain *= amount / grain.std()
+    ramp = np.linspace(0.35, 0.65, size, dtype=np.float32)[None, :]
+    return np.clip(ramp + grain, 0, 1)[..., None].astype(np.float32)
+
+
+def _analyse(original, edited, factor: int = 1):
+    touched = touched_pixels(original, edited)
+    return analysis.analyse(original, edited, touched, AUTO, factor)
+
+
+def _band_rms(image, box) -> float:
+    y = image[..., 0]
+    band = (y - gaussian_blur(y, 2.0))[box]
+    return float(np.sqrt(np.mean(band * band)))
+
+
+# -- analysis: the glare gain ---------------------------------------------------------------------
+@pytest.mark.parametrize("factor", [1, 3])
+def test_glare_gain_is_measured_at_every_grid_factor(factor: int) -> None:
+    """A veil of 50% white washed the texture out by half; the AI took it off. The gain must be
+    2 inside, 1 outside, whether the grid is the pixels (factor 1) or coarser (factor 3): a
+    reused buffer once made the edited tones alias the original's at factor 1."""
+    scene = _texture(192)
+    veil = np.zeros_like(scene)
+    veil[48:144, 48:144] = 0.5
+    original = scene * (1 - veil) + veil
+    a = _analyse(original, scene, factor)
+    gain = analysis.glare_gain(a)
+    inner = slice(72 // factor, 120 // factor)
+    assert a.tone_o is not a.tone_e and not np.shares_memory(a.tone_o, a.tone_e)
+    assert gain[inner, inner].mean() == pytest.approx(2.0, rel=0.05)
+    assert gain[: 24 // factor, : 24 // factor].max() == pytest.approx(1.0, abs=0.01)
+
+
+def test_the_grid_factor_changes_where_the_analysis_pixels_say() -> None:
+    assert analysis_factor((1000, 1000)) == 1
+    assert analysis_factor((2000, 3000)) == 2
+    assert analysis_factor((4000, 6000)) == 3
+
+
+def test_glare_restore_gives_the_scene_texture_at_both_sides_of_the_threshold() -> None:
+    """End to end below and above the 2 MP grid threshold (factor 1 and 2)."""
+    for size in (256, 1600):
+        scene = _texture(size, blur=1.0)
+        veil = np.zeros_like(scene)
+        c, r = size // 2, size // 4
+        veil[c - r : c + r, c - r : c + r] = 0.5
+        original = scene * (1 - veil) + veil
+        edited = original.copy()
+        box = (slice(c - r, c + r), slice(c - r, c + r))
+        edited[box] = gaussian_blur(scene, 3.0)[box]  # the AI took the veil off and smoothed
+        result = regrain.restore(original, edited)
+        inner = (slice(c - r // 2, c + r // 2),) * 2
+        assert result.maps["gain"].max() > 1.8, size
+        assert 0.85 < _band_rms(result.image, inner) / _band_rms(scene, inner) < 1.15, size
+
+
+# -- classify: each rule ---------------------------------------------------------------------------
+def test_reencoding_noise_is_not_an_edit_but_a_global_denoise_is() -> None:
+    photo = _texture(160, amount=0.05)
+    rng = np.random.default_rng(3)
+    noisy = np.clip(photo + rng.uniform(-0.6 / 255, 0.6 / 255, photo.shape), 0, 1)
+    noisy = noisy.astype(np.float32)
+    edit = noisy.copy()
+    edit[40:100, 40:100] = gaussian_blur(photo, 3.0)[40:100, 40:100]
+    cells = classify.edited_cells(_analyse(photo, edit))
+    assert cells[50:90, 50:90].all()
+    assert cells[:20].mean() < 0.02  # re-encoding only: left as the tool left it
+    denoised = gaussian_blur(photo, 2.0)  # the whole frame smoothed: every cell is an edit
+    assert classify.edited_cells(_analyse(photo, denoised)).mean() > 0.95
+
+
+def test_a_fill_is_replaced_content_a_smoothing_is_not() -> None:
+    photo = _texture(160, amount=0.05)
+    region = np.zeros(photo.shape[:2], np.uint8)
+    region[50:110, 50:110] = 1
+    levels = (photo * 255 + 0.5).astype(np.uint8)
+    filled = cv2.inpaint(levels, region, 3, cv2.INPAINT_TELEA).astype(np.float32)[..., None] / 255
+    inpainted = np.where(region[..., None] > 0, filled, photo).astype(np.float32)
+    smoothed = np.where(region[..., None] > 0, gaussian_blur(photo, 2.5), photo).astype(np.float32)
+    for edited, replaced in ((inpainted, True), (smoothed, False)):
+        a = _analyse(photo, edited)
+        found = classify.replaced_regions(a, classify.edited_cells(a, grow=False))
+        assert bool(found[60:100, 60:100].mean() > 0.9) is replaced
+
+
+def test_an_object_taken_out_of_a_smoothed_area_is_found_locally() -> None:
+    photo = _texture(192, amount=0.05)
+    rng = np.random.default_rng(2)
+    original = photo.copy()
+    thing = gaussian_blur(rng.standard_normal((192, 192, 1)).astype(np.float32), 1.2)
+    original[80:120, 80:120] = 0.25 + 0.1 * thing[80:120, 80:120]
+    edited = photo.copy()
+    edited[40:152, 40:152] = gaussian_blur(photo, 2.0)[40:152, 40:152]  # smoothed, thing gone
+    a = _analyse(original, edited)
+    found = classify.replaced_locally(a, classify.edited_cells(a, grow=False))
+    assert found[88:112, 88:112].mean() > 0.8
+    assert found[44:70, 44:148].mean() < 0.05  # the smoothed texture around it is not
+
+
+def test_a_speck_the_ai_removed_while_keeping_a_copy_of_the_rest_is_an_outlier() -> None:
+    photo = _texture(160, amount=0.03)
+    original = photo.copy()
+    original[78:82, 78:82] = 0.05  # a dark speck
+    soft = photo + 0.5 * (gaussian_blur(photo, 1.5) - photo)  # the AI kept half of the detail
+    edited = photo.copy()
+    edited[40:120, 40:120] = soft[40:120, 40:120]
+    a = _analyse(original, edited)
+    edited_cells = classify.edited_cells(a)
+    found = classify.outliers(a, edited_cells, a.touched_share == 0)
+    assert found[78:82, 78:82].all()
+    assert found.sum() < 200  # the speck and its rim, not the texture
+
+
+def test_a_uniform_smoothing_of_heavy_tailed_texture_is_no_defect() -> None:
+    """Sparse dark pores smoothed away with everything else: restored, not rebuilt."""
+    rng = np.random.default_rng(4)
+    pores = (rng.random((160, 160)) < 0.01).astype(np.float32)
+    skin = 0.6 - 0.25 * gaussian_blur(pores, 0.8) / gaussian_blur(pores, 0.8).max()
+    photo = np.clip(skin + 0.01 * rng.standard_normal((160, 160)), 0, 1)[..., None]
+    photo = photo.astype(np.float32)
+    edited = photo.copy()
+    edited[30:130, 30:130] = gaussian_blur(photo, 3.0)[30:130, 30:130]
+    regions = classify.classify(_analyse(photo, edited))
+    assert regions.rebuild[40:120, 40:120].mean() < 0.02
+
+
+def test_a_thin_scratch_removed_inside_a_softened_area_is_found() -> None:
+    """A one-pixel anti-aliased scratch, six times the texture's spread, that the AI took out of
+    an area where it kept half of the detail: faint pixel by pixel, strong along its length."""
+    photo = _texture(160, amount=0.02)
+    line = np.zeros(photo.shape[:2], np.float32)
+    cv2.line(line, (50, 60), (110, 100), 1.0, 1, cv2.LINE_AA)
+    original = np.clip(photo + 0.12 * line[..., None], 0, 1).astype(np.float32)
+    soft = photo + 0.5 * (gaussian_blur(photo, 1.5) - photo)
+    edited = photo.copy()
+    edited[30:130, 30:130] = soft[30:130, 30:130]
+    a = _analyse(original, edited)
+    found = classify.scratches(a, classify.edited_cells(a), a.touched_share == 0)
+    on_line = line > 0.5
+    assert found[on_line].mean() > 0.7
+    assert found[30:130, 30:130].mean() < 0.1
+
+
+def test_a_scratch_healed_by_an_inpainting_fill_does_not_come_back() -> None:
+    """The same scratch at moderate contrast (three times the texture), healed over a thin
+    mask by a fill: the fill test rebuilds it, nothing of the line returns."""
+    photo = _texture(160, amount=0.02)
+    line = np.zeros(photo.shape[:2], np.float32)
+    cv2.line(line, (30, 60), (130, 100), 1.0, 1, cv2.LINE_AA)
+    original = np.clip(photo + 0.06 * line[..., None], 0, 1).astype(np.float32)
+    mask = cv2.dilate((line > 0.02).astype(np.uint8), np.ones((5, 5), np.uint8))
+    levels = (original * 65535 + 0.5).astype(np.uint16)
+    filled = cv2.inpaint((levels >> 8).astype(np.uint8), mask, 3, cv2.INPAINT_TELEA)
+    edited = np.where(mask[..., None] > 0, filled[..., None] / np.float32(255), original)
+    out = regrain.restore(original, edited.astype(np.float32)).image
+    on_line = line > 0.5
+    band = lambda im: (im - gaussian_blur(im, 2.0))[..., 0]  # noqa: E731
+    came_back = float(np.mean((band(out) - band(photo))[on_line]))
+    assert came_back < 0.05 * 0.06
+
+
+def test_smooth_cells_are_where_the_original_had_no_texture() -> None:
+    flat = np.full((120, 120, 1), 0.5, np.float32)
+    edited = flat.copy()
+    edited[40:80, 40:80] += np.float32(3 / 255)
+    a = _analyse(flat, edited)
+    assert classify.smooth_cells(a, classify.edited_cells(a))[45:75, 45:75].all()
+
+
+# -- synthesis: each method on its statistics ----------------------------------------------------
+def _source(band: np.ndarray, radius: float = 3.0, isotropic: bool = False) -> synthesis.Source:
+    h, w = band.shape
+    clean = np.ones((h, w), bool)
+    zone = (slice(h // 2 - 32, h // 2 + 32), slice(w // 2 - 32, w // 2 + 32))
+    clean[zone] = False
+    return synthesis.Source(band, clean, zone, radius, isotropic)
+
+
+def _kurtosis(x: np.ndarray) -> float:
+    x = x.ravel().astype(np.float64) - x.mean()
+    return float(np.mean(x**4) / np.mean(x**2) ** 2)
+
+
+def test_spectral_synthesis_keeps_sparse_texture_sparse() -> None:
+    """Random phase alone makes marginals Gaussian (kurtosis 3); the histogram matching keeps
+    pores' heavy tail."""
+    rng = np.random.default_rng(0)
+    pores = (rng.random((192, 192)) < 0.02).astype(np.float32)
+    band = -gaussian_blur(pores, 0.8)
+    band -= gaussian_blur(band, 3.0)
+    source = _source(band.astype(np.float32))
+    made = synthesis.spectral(source, np.random.default_rng(1))
+    reference = band[source.clean]
+    assert made.shape == source.zone_shape
+    assert abs(float(made.mean())) < 1e-3 and float(made.std()) == pytest.approx(1.0, rel=1e-3)
+    assert _kurtosis(reference) > 8
+    assert _kurtosis(made) > 0.6 * _kurtosis(reference)
+    assert np.sign(float(np.mean(made**3))) == np.sign(float(np.mean(reference**3)))
+
+
+def test_exemplar_synthesis_keeps_a_weave_period() -> None:
+    yy, xx = np.mgrid[0:192, 0:192].astype(np.float32)
+    weave = (np.sin(2 * np.pi * xx / 12) * np.sin(2 * np.pi * yy / 12)).astype(np.float32)
+    source = _source(weave)
+    made = synthesis.exemplar(source, np.random.default_rng(1))
+    assert made is not None
+    spectrum = np.abs(np.fft.rfft(made - made.mean(), axis=1)).mean(axis=0)
+    assert int(np.argmax(spectrum[1:])) + 1 == round(made.shape[1] / 12)
+
+
+def test_the_method_is_chosen_by_measurement() -> None:
+    rng = np.random.default_rng(2)
+    noise = gaussian_blur(rng.standard_normal((192, 192)).astype(np.float32), 1.0)
+    yy, xx = np.mgrid[0:192, 0:192].astype(np.float32)
+    rings = np.cos(np.hypot((xx % 16) - 8, (yy % 16) - 8)).astype(np.float32)
+    assert synthesis.choose_method(_source(noise))[0] == "spectral"
+    assert synthesis.choose_method(_source(rings))[0] == "exemplar"
+
+
+def test_sliced_wasserstein_separates_textures() -> None:
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((4000, 49)).astype(np.float32)
+    b = rng.standard_normal((4000, 49)).astype(np.float32)
+    c = 2.0 * rng.standard_normal((4000, 49)).astype(np.float32)
+    same = synthesis.sliced_wasserstein(a, b)
+    assert same < 0.1 < synthesis.sliced_wasserstein(a, c)
+
+
+def test_histogram_matching_is_exact_on_equal_sizes() -> None:
+    rng = np.random.default_rng(4)
+    values = rng.standard_normal(1000).astype(np.float32)
+    reference = rng.exponential(size=1000).astype(np.float32)
+    out = synthesis.match_histograms(values, reference)
+    assert np.allclose(np.sort(out), np.sort(reference), atol=1e-6)
+    assert np.array_equal(np.argsort(out), np.argsort(values))
+
+
+# -- compose ---------------------------------------------------------------------------------------
+def test_a_step_the_ai_drew_stays_as_it_drew_it() -> None:
+    original = np.ones((96, 96, 1), np.float32)
+    edited = original.copy()
+    edited[32:64, 32:64] = 0.9
+    out = regrain.restore(original, edited).image
+    assert np.array_equal(out, edited)
+
+
+def test_the_image_is_the_edited_plus_the_layers() -> None:
+    photo = _texture(160)
+    original = photo.copy()
+    original[70:90, 70:90] = 0.1  # an object
+    edited = photo.copy()
+    edited[30:130, 30:130] = gaussian_blur(photo, 3.0)[30:130, 30:130]
+    for strength in (0.5, 1.0, 2.0):
+        result = regrain.restore(original, edited, strength=strength, layers=True)
+        layers = result.layers
+        flat = np.clip(
+            edited + strength * (layers["restored"] + layers["glare"] + layers["rebuilt"]), 0, 1
+        )
+        assert np.abs(flat - result.image).max() < 1e-6
+        untouched = ~(original != edited).any(axis=2)
+        for name in ("restored", "glare", "rebuilt"):
+            assert not layers[name][untouched].any(), name
+        assert layers["rebuilt_mask"][75:85, 75:85].all()
+    assert np.array_equal(regrain.restore(original, edited, strength=0.0).image, edited)
+
+
+def test_the_cross_fade_keeps_the_texture_strength_across_the_seam() -> None:
+    """Restored texture fades out and rebuilt texture in with sqrt weights: the band's RMS along
+    the seam stays within 20% of both sides."""
+    photo = _texture(192, amount=0.04)
+    original = photo.copy()
+    original[72:120, 72:120] = 0.2  # a dark object: its area is rebuilt
+    edited = photo.copy()
+    edited[24:168, 24:168] = gaussian_blur(photo, 3.0)[24:168, 24:168]
+    result = regrain.restore(original, edited)
+    y = result.image[..., 0]
+    band = y - gaussian_blur(y, 2.0)
+    rms = np.sqrt(gaussian_blur(band * band, 3.0))
+    rows = slice(80, 112)
+    seam = rms[rows, 68:76].mean()
+    restored_side = rms[rows, 40:60].mean()
+    rebuilt_side = rms[rows, 84:108].mean()
+    assert 0.8 < seam / restored_side < 1.25
+    assert 0.8 < seam / rebuilt_side < 1.25
+
+
+def test_rebuilt_amount_follows_the_nearest_clean_texture() -> None:
+    """A speck on a smooth backdrop inside a textured photo gets the backdrop's (no) grain."""
+    photo = _texture(192, amount=0.05)
+    backdrop = photo.copy()
+    yy, xx = np.mgrid[0:192, 0:192]
+    disc = (yy - 96) ** 2 + (xx - 96) ** 2 < 50**2
+    backdrop[disc] = gaussian_blur(photo, 12.0)[disc]
+    original = backdrop.copy()
+    original[94:99, 94:99] = 0.05
+    edited = backdrop.copy()
+    levels = (original * 255 + 0.5).astype(np.uint8)
+    mask = np.zeros((192, 192), np.uint8)
+    mask[90:103, 90:103] = 1
+    filled = cv2.inpaint(levels, mask, 3, cv2.INPAINT_TELEA).astype(np.float32)[..., None] / 255
+    edited[mask > 0] = filled[mask > 0]
+    out = regrain.restore(original, edited).image
+    assert np.abs(out - edited).max() < 3 / 255
