@@ -66,8 +66,9 @@ def test_the_grid_factor_changes_where_the_analysis_pixels_say() -> None:
 
 
 def test_glare_restore_gives_the_scene_texture_at_both_sides_of_the_threshold() -> None:
-    """End to end below and above the 2 MP grid threshold (factor 1 and 2)."""
-    for size in (256, 1600):
+    """End to end below and above the grid threshold (factor 1 and 2)."""
+    assert analysis_factor((256, 256)) == 1 and analysis_factor((2200, 2200)) == 2
+    for size in (256, 2200):  # grid factor 1 and 2
         scene = _texture(size, blur=1.0)
         veil = np.zeros_like(scene)
         c, r = size // 2, size // 4
@@ -329,3 +330,36 @@ def test_rebuilt_amount_follows_the_nearest_clean_texture() -> None:
     edited[mask > 0] = filled[mask > 0]
     out = regrain.restore(original, edited).image
     assert np.abs(out - edited).max() < 3 / 255
+
+
+@pytest.mark.parametrize(("size", "strip"), [(160, 37), (160, 4096), (1500, 211)])
+def test_the_strip_path_gives_the_plain_path_s_image(monkeypatch, size: int, strip: int) -> None:
+    """The flat path composes in strips of rows, the layered path whole planes; they must agree,
+    whatever the strip height (one strip, many, a remainder); factor 2 is the next test."""
+    monkeypatch.setattr(compose, "STRIP_ROWS", strip)
+    rng = np.random.default_rng(5)
+    photo = np.clip(
+        0.5 + 0.05 * gaussian_blur(rng.standard_normal((size, size, 3)).astype(np.float32), 0.8),
+        0,
+        1,
+    ).astype(np.float32)
+    original = photo.copy()
+    c = size // 2
+    original[c - 8 : c + 8, c - 8 : c + 8] = 0.1
+    edited = photo.copy()
+    box = (slice(size // 4, 3 * size // 4),) * 2
+    edited[box] = gaussian_blur(photo, 3.0)[box]
+    flat = regrain.restore(original, edited).image
+    layered = regrain.restore(original, edited, layers=True).image
+    assert np.abs(flat - layered).max() < 2e-6
+
+
+def test_the_strip_path_agrees_at_grid_factor_two(monkeypatch) -> None:
+    monkeypatch.setattr(compose, "STRIP_ROWS", 300)
+    photo = _texture(2200, amount=0.04)
+    assert analysis_factor(photo.shape) == 2
+    edited = photo.copy()
+    edited[700:1400, 700:1400] = gaussian_blur(photo, 3.0)[700:1400, 700:1400]
+    flat = regrain.restore(photo, edited).image
+    layered = regrain.restore(photo, edited, layers=True).image
+    assert np.abs(flat - layered).max() < 2e-6

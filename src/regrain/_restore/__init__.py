@@ -107,11 +107,31 @@ def restore(
     regions = classify(bands)
     zones = rebuild_textures(o, bands, regions, seed=seed, method=synthesis)
     crop_weight = None if weight is None else weight[box][..., 0]
+    out = _outside(edited, box)  # the edited image outside the crop; compose fills the crop
     composed = compose(
-        o, e, bands, regions, zones, strength=strength, weight=crop_weight, keep_layers=layers
+        o,
+        e,
+        bands,
+        regions,
+        zones,
+        strength=strength,
+        weight=crop_weight,
+        keep_layers=layers,
+        out=out[box],
     )
     area = None if weight is None else weight[..., 0]
-    return assemble(edited, box, bands, regions, composed, zones, area=area)
+    return assemble(out, box, bands, regions, composed, zones, area=area)
+
+
+def _outside(edited: np.ndarray, box: tuple[slice, slice]) -> np.ndarray:
+    """A new image holding *edited* outside *box* (inside: not yet written)."""
+    out = np.empty_like(edited)
+    ys, xs = box
+    out[: ys.start] = edited[: ys.start]
+    out[ys.stop :] = edited[ys.stop :]
+    out[ys, : xs.start] = edited[ys, : xs.start]
+    out[ys, xs.stop :] = edited[ys, xs.stop :]
+    return out
 
 
 def _work_box(touched: np.ndarray, factor: int, spec: Material) -> tuple[slice, slice] | None:

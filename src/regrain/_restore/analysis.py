@@ -106,32 +106,39 @@ def analyse(
     f, r = factor, material.radius
     grid = downsample(np.zeros(touched.shape, np.float32), f).shape
     window = max(1.0, 2.0 * r / f)
-    scratch = np.empty_like(yo)
+    # five full-size planes, each its own buffer, reused stage by stage (fresh memory is slow to
+    # fault in on this kind of machine; two planes that alias each other once switched the glare
+    # gain off, so every dst= below names a buffer that is not an input of the same call)
+    scratch, o1, e1, o2, e2 = (np.empty_like(yo) for _ in range(5))
 
     def cells(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Cell means of x * y on the grid."""
         return to_grid(cv2.multiply(x, y, dst=scratch), f, grid)
 
+    def band(y: np.ndarray, fine: float, coarse: float, dst: np.ndarray, spare: np.ndarray):
+        """blur(y, fine) - blur(y, coarse) into *dst* (fine 0: y itself)."""
+        low = gaussian_blur(y, coarse, out=spare)
+        high = y if fine == 0 else gaussian_blur(y, fine, out=dst)
+        return cv2.subtract(high, low, dst=dst)
+
     # the finest detail (finer than r/3 px): copied by a filter, absent from a fill
-    fine_o = cv2.subtract(yo, gaussian_blur(yo, sub_band_edges(r)[0]))
-    fine_e = cv2.subtract(ye, gaussian_blur(ye, sub_band_edges(r)[0]))
+    fine_o = band(yo, 0, sub_band_edges(r)[0], o1, o2)
+    fine_e = band(ye, 0, sub_band_edges(r)[0], e1, e2)
     fine_sums = (cells(fine_o, fine_o), cells(fine_e, fine_o), cells(fine_e, fine_e))
     # the structure just above the texture: softened by a filter, never uncorrelated
-    mid_o = cv2.subtract(gaussian_blur(yo, 2 * r / 3), gaussian_blur(yo, 4 * r / 3))
-    mid_e = cv2.subtract(gaussian_blur(ye, 2 * r / 3), gaussian_blur(ye, 4 * r / 3))
+    mid_o = band(yo, 2 * r / 3, 4 * r / 3, o1, o2)
+    mid_e = band(ye, 2 * r / 3, 4 * r / 3, e1, e2)
     mid_sums = (cells(mid_o, mid_o), cells(mid_e, mid_o), cells(mid_e, mid_e))
-    del mid_o, mid_e
-    # the whole restore band and the tones under it; fine_* become the tones (buffers reused)
-    low_o = gaussian_blur(yo, r, out=fine_o)
-    low_e = gaussian_blur(ye, r, out=fine_e)
+    # the tones, then the whole restore band
+    low_o, low_e = gaussian_blur(yo, r, out=o2), gaussian_blur(ye, r, out=e2)
     tone_o, tone_e = to_grid(low_o, f, grid), to_grid(low_e, f, grid)
-    band_o = cv2.subtract(yo, low_o, dst=low_o)
-    band_e = cv2.subtract(ye, low_e, dst=low_e)
+    band_o = cv2.subtract(yo, low_o, dst=o1)
+    band_e = cv2.subtract(ye, low_e, dst=e1)
     eo2_cells = cells(band_o, band_o)
     eo2 = gaussian_blur(eo2_cells, window)
     ee2_cells = cells(band_e, band_e)
     ee2 = gaussian_blur(ee2_cells, window)
-    lost = cv2.subtract(band_o, band_e, dst=band_o)
+    lost = cv2.subtract(band_o, band_e, dst=o2)
     lost2 = gaussian_blur(cells(lost, lost), window)
     return Analysis(
         material=material,

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from regrain._filters import gaussian_blur
-from regrain._grid import upsample
+from regrain._grid import upsample_box
 from regrain._restore.analysis import NOISE_FLOOR, Analysis, glare_gain
-from regrain._restore.synthesis import zone_weight
+from regrain._restore.synthesis import soft_cells
 
 __all__ = ["Composed", "compose"]
 
@@ -61,80 +61,176 @@ def compose(
     strength: float = 1.0,
     weight: np.ndarray | None = None,
     keep_layers: bool = False,
+    out: np.ndarray | None = None,
 ) -> Composed:
-    """Compose one crop. *weight* (h, w) in [0, 1] is the user's mask, scaling every difference."""
+    """Compose one crop. *weight* (h, w) in [0, 1] is the user's mask, scaling every difference;
+    *out* (the output's view of the crop) receives the image when given."""
     import cv2
 
-    h, w, channels = edited.shape
-    r = a.material.radius
     edited_cells = regions.changed > 0
     gain = np.where(edited_cells, glare_gain(a), np.float32(1.0)).astype(np.float32)
-    has_glare = bool(np.any(gain > 1.0))
     floor2 = np.float32(NOISE_FLOOR**2)
     ratio = a.ee2 / (gain * gain * a.eo2 + floor2)
     keep = np.clip((NEW_CONTENT - ratio) / (NEW_CONTENT - 1.0), 0.0, 1.0)
-    keep_px = upsample(np.where(edited_cells, keep, 0.0).astype(np.float32), (h, w))
-    on = upsample(edited_cells.astype(np.float32), (h, w))
-    glare_px = upsample((gain - 1.0).astype(np.float32), (h, w)) if has_glare else None
-
-    # sqrt(1 - w) of every rebuilt zone (whether or not texture was made for it: the original's
-    # texture there is the defect), times the edited cells' own weight
-    fade = on
-    if regions.rebuild.any():
-        w_all = zone_weight(regions.rebuild, a.factor, (slice(0, h), slice(0, w)), (0, 0))
-        fade = on * np.sqrt(1.0 - w_all)
-
-    restored = np.zeros((h, w, channels), np.float32)
-    glare = np.zeros((h, w, channels), np.float32) if has_glare else None
-    step = max(2, a.factor)  # the colour regression reads every step-th pixel: it is smooth
-    samples = []
-    for c in range(channels):
-        plane_o = np.ascontiguousarray(original[..., c])
-        plane_e = np.ascontiguousarray(edited[..., c])
-        band_o = cv2.subtract(plane_o, gaussian_blur(plane_o, r))
-        band_e = cv2.subtract(plane_e, gaussian_blur(plane_e, r))
-        samples.append(band_o[::step, ::step])
-        if glare is not None:
-            glare[..., c] = glare_px * band_o * fade
-        band_e *= keep_px
-        cv2.subtract(band_o, band_e, dst=band_o)
-        restored[..., c] = band_o * fade
-    coeffs = _colour_coefficients(samples)
-
-    rebuilt = np.zeros((h, w, channels), np.float32) if zones else None
-    for z in zones:
-        add = (np.sqrt(np.clip(z.weight, 0.0, 1.0)) * z.texture)[..., None] * coeffs
-        rebuilt[z.zone] += add.astype(np.float32)
-
-    # nothing changes where the AI did not edit, nor outside the user's mask
-    keep = regions.touched.astype(np.float32)
-    if weight is not None:
-        keep *= weight
-    layers = {"restored": restored, "glare": glare, "rebuilt": rebuilt}
-    for _name, layer in layers.items():
-        if layer is not None:
-            layer *= keep[..., None]
-    delta = restored.copy()
-    for extra in (glare, rebuilt):
-        if extra is not None:
-            delta += extra
-    if strength != 1.0:
-        delta *= np.float32(strength)
-    image = edited + delta
+    grid = _GridMaps(
+        factor=a.factor,
+        keep=np.where(edited_cells, keep, 0.0).astype(np.float32),
+        on=edited_cells.astype(np.float32),
+        glare=(gain - 1.0) if bool(np.any(gain > 1.0)) else None,
+        rebuild=soft_cells(regions.rebuild) if regions.rebuild.any() else None,
+        touched=regions.touched,
+        weight=weight,
+    )
+    args = (original, edited, grid, zones, a.material.radius, a.factor, strength)
+    if keep_layers:
+        image, layers = _compose_layers(*args)
+        if out is not None:
+            np.copyto(out, image)
+            image = out
+    else:
+        image = out if out is not None else np.empty_like(edited)
+        _compose_flat(*args, image)
+        layers = None
     np.clip(image, 0.0, 1.0, out=image)
     untouched = np.logical_not(regions.touched).view(np.uint8)
     cv2.copyTo(edited, untouched, image)
-    if not keep_layers:
-        return Composed(image, None, gain)
-    zeros = np.zeros((h, w, channels), np.float32)
-    out = {
+    return Composed(image, layers, gain)
+
+
+STRIP_ROWS = 256
+"""The flat path composes the crop in strips of this many rows (plus the blur's reach): its
+buffers stay small and warm, where full-size temporaries are slow to fault in on this kind of
+machine. A test checks it gives the plain path's image."""
+
+
+@dataclass(frozen=True)
+class _Maps:
+    """The full-resolution weights of some rows of a crop, (rows, w) float32: ``fade`` (the
+    edited cells' weight times sqrt(1 - w) of the rebuilt zones), ``keep`` (the share of the
+    edited band to drop), ``glare`` (gain - 1, or None) and ``where`` (touched pixels times the
+    user's mask)."""
+
+    fade: np.ndarray
+    keep: np.ndarray
+    glare: np.ndarray | None
+    where: np.ndarray
+
+
+@dataclass(frozen=True)
+class _GridMaps:
+    """The same weights on the analysis grid, brought to full resolution row by row."""
+
+    factor: int
+    keep: np.ndarray
+    on: np.ndarray
+    glare: np.ndarray | None
+    rebuild: np.ndarray | None
+    touched: np.ndarray
+    weight: np.ndarray | None
+
+    def rows(self, y0: int, y1: int) -> _Maps:
+        w = self.touched.shape[1]
+        zone = (slice(y0, y1), slice(0, w))
+
+        def up(cells: np.ndarray) -> np.ndarray:
+            return upsample_box(cells, self.factor, zone)
+
+        fade = up(self.on)
+        if self.rebuild is not None:
+            fade *= np.sqrt(1.0 - np.clip(up(self.rebuild), 0.0, 1.0))
+        where = self.touched[y0:y1].astype(np.float32)
+        if self.weight is not None:
+            where *= self.weight[y0:y1]
+        glare = None if self.glare is None else up(self.glare)
+        return _Maps(fade, up(self.keep), glare, where)
+
+
+def _bands(original: np.ndarray, edited: np.ndarray, c: int, radius: float):
+    """Channel *c*'s restore bands of the original and the edited crop (contiguous planes)."""
+    import cv2
+
+    plane_o = np.ascontiguousarray(original[..., c])
+    plane_e = np.ascontiguousarray(edited[..., c])
+    band_o = cv2.subtract(plane_o, gaussian_blur(plane_o, radius))
+    band_e = cv2.subtract(plane_e, gaussian_blur(plane_e, radius))
+    return band_o, band_e
+
+
+def _compose_flat(original, edited, grid: _GridMaps, zones, radius, factor, strength, image):
+    """The image alone, strip by strip: per channel ``edited + s * where * (fade * ((1 + glare)
+    * O_h - keep * E_h) + sqrt(w) * c * S)``. Each strip blurs its rows plus the kernel's reach
+    (mirrored only at the crop's own edges, as the whole crop's blur is), so it is the plain
+    path's result."""
+    import cv2
+
+    h, w, channels = edited.shape
+    reach = int(np.ceil(4.0 * radius))  # gaussian_blur's kernel half-width
+    s = np.float32(strength)
+    step = max(2, factor)
+    samples: list[list[np.ndarray]] = [[] for _ in range(channels)]
+    for y0 in range(0, h, STRIP_ROWS):
+        y1 = min(h, y0 + STRIP_ROWS)
+        p0, p1 = max(0, y0 - reach), min(h, y1 + reach)
+        inner = slice(y0 - p0, y1 - p0)
+        m = grid.rows(y0, y1)
+        ws = m.where * s
+        gain_fade = m.fade * ws
+        keep_fade = m.keep * gain_fade
+        if m.glare is not None:
+            gain_fade *= m.glare + np.float32(1.0)
+        o_blk, e_blk = original[p0:p1], edited[p0:p1]
+        band_o = cv2.subtract(o_blk, gaussian_blur(o_blk, radius))[inner]
+        band_e = cv2.subtract(e_blk, gaussian_blur(e_blk, radius))[inner]
+        if channels == 1:
+            band_o, band_e = band_o.reshape(y1 - y0, w, 1), band_e.reshape(y1 - y0, w, 1)
+        first = (-y0) % step
+        for c in range(channels):
+            samples[c].append(band_o[first::step, ::step, c].copy())
+        band_o *= gain_fade[..., None]
+        band_e *= keep_fade[..., None]
+        np.subtract(band_o, band_e, out=band_o)
+        np.add(edited[y0:y1], band_o, out=image[y0:y1])
+    coeffs = _colour_coefficients([np.concatenate(parts) for parts in samples])
+    for z in zones:
+        ws = np.float32(strength) * grid.touched[z.zone].astype(np.float32)
+        if grid.weight is not None:
+            ws *= grid.weight[z.zone]
+        add = np.sqrt(np.clip(z.weight, 0.0, 1.0)) * z.texture * ws
+        image[z.zone] += add[..., None] * coeffs
+
+
+def _compose_layers(original, edited, grid: _GridMaps, zones, radius, factor, strength):
+    """The image and the layers that make it (see :func:`regrain.restore`): full-size signed
+    differences at strength 1, and their supports. The plain path: whole planes, no strips."""
+    h, w, channels = edited.shape
+    maps = grid.rows(0, h)
+    restored = np.zeros((h, w, channels), np.float32)
+    glare = np.zeros((h, w, channels), np.float32)
+    rebuilt = np.zeros((h, w, channels), np.float32)
+    step = max(2, factor)
+    samples = []
+    for c in range(channels):
+        band_o, band_e = _bands(original, edited, c, radius)
+        samples.append(band_o[::step, ::step].copy())
+        if maps.glare is not None:
+            glare[..., c] = maps.glare * band_o * maps.fade * maps.where
+        restored[..., c] = (band_o - maps.keep * band_e) * maps.fade * maps.where
+    coeffs = _colour_coefficients(samples)
+    for z in zones:
+        add = np.sqrt(np.clip(z.weight, 0.0, 1.0)) * z.texture * maps.where[z.zone]
+        rebuilt[z.zone] += add[..., None] * coeffs
+    delta = restored + glare + rebuilt
+    if strength != 1.0:
+        delta *= np.float32(strength)
+    image = edited + delta
+    layers = {
         "restored": restored,
-        "glare": glare if glare is not None else zeros,
-        "rebuilt": rebuilt if rebuilt is not None else zeros.copy(),
+        "glare": glare,
+        "rebuilt": rebuilt,
+        "restored_mask": (np.abs(restored).max(axis=2) > 0).astype(np.float32),
+        "rebuilt_mask": (np.abs(rebuilt).max(axis=2) > 0).astype(np.float32),
     }
-    out["restored_mask"] = (np.abs(restored).max(axis=2) > 0).astype(np.float32)
-    out["rebuilt_mask"] = (np.abs(out["rebuilt"]).max(axis=2) > 0).astype(np.float32)
-    return Composed(image, out, gain)
+    return image, layers
 
 
 def _colour_coefficients(bands: list[np.ndarray]) -> np.ndarray:

@@ -141,7 +141,7 @@ def _empty_layers(shape: tuple[int, ...]) -> dict[str, np.ndarray]:
 
 
 def assemble(
-    edited: np.ndarray,
+    out: np.ndarray,
     box: tuple[slice, slice],
     a,
     regions,
@@ -150,14 +150,13 @@ def assemble(
     *,
     area: np.ndarray | None = None,
 ) -> RestoreResult:
-    """The whole image's result from one composed crop: the edited image outside the crop, maps
-    on the whole grid, figures over the image area (or *area*, the mask: (H, W) in [0, 1])."""
+    """The whole image's result: *out* holds the edited image outside the crop and the composed
+    crop inside; maps on the whole grid, figures over the image area (or *area*, the mask:
+    (H, W) in [0, 1])."""
     from regrain._grid import downsample
 
     f = a.factor
-    out = edited.copy()
-    out[box] = composed.image
-    grid = _grid_shape(edited.shape, f)
+    grid = _grid_shape(out.shape, f)
     cy, cx = box[0].start // f, box[1].start // f
     maps = {}
     for name, plane in crop_maps(a, regions, composed.gain).items():
@@ -173,7 +172,7 @@ def assemble(
     figures["synthesis"] = [z.method for z in zones]
     layers = None
     if composed.layers is not None:
-        layers = _empty_layers(edited.shape)
+        layers = _empty_layers(out.shape)
         for name, plane in composed.layers.items():
             layers[name][box] = plane
     return RestoreResult(out, maps, f, figures, layers)

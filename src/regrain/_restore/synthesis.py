@@ -548,16 +548,21 @@ def rebuild_textures(
     return out
 
 
+def soft_cells(own: np.ndarray) -> np.ndarray:
+    """A rebuilt zone's soft weight on the grid: 1 on its cells, falling to 0 over about one cell
+    outside them (never below 1 inside: the original's texture there is the defect)."""
+    cells = own.astype(np.float32)
+    return np.maximum(cells, np.clip(2.0 * gaussian_blur(cells, 1.0), 0.0, 1.0))
+
+
 def zone_weight(
     own: np.ndarray, factor: int, zone: tuple[slice, slice], origin: tuple[int, int]
 ) -> np.ndarray:
-    """A rebuilt zone's soft weight at full resolution: 1 on its cells, falling to 0 over about
-    one cell outside them (never below 1 inside: the original's texture there is the defect)."""
+    """:func:`soft_cells` of *own* (a grid piece whose first cell is *origin*) at full resolution
+    over the pixel *zone*."""
     from regrain._grid import upsample_box
 
-    cells = own.astype(np.float32)
-    soft = np.maximum(cells, np.clip(2.0 * gaussian_blur(cells, 1.0), 0.0, 1.0))
-    return np.clip(upsample_box(soft, factor, zone, origin=origin), 0.0, 1.0)
+    return np.clip(upsample_box(soft_cells(own), factor, zone, origin=origin), 0.0, 1.0)
 
 
 def _amount(
