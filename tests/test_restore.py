@@ -148,9 +148,14 @@ def test_no_grain_is_added_where_the_original_had_none() -> None:
 
 
 def test_smooth_case_stays_smooth(cases) -> None:
-    figures = quality.measure(cases["smooth"], regrain.restore(*_pair(cases["smooth"])).image)
-    assert figures["grain+"] <= 0.2  # % of full scale added to a texture-free area
+    """A speck healed on a texture-free backdrop: restore adds no grain of its own (what the
+    figure shows above the truth is the fill's own streaks, the same in the AI output)."""
+    case = cases["smooth"]
+    out = regrain.restore(*_pair(case)).image
+    figures = quality.measure(case, out)
+    assert figures["grain+"] <= quality.measure(case, case.edited)["grain+"] + 0.02
     assert abs(figures["leak"]) <= 0.05
+    assert np.abs(out - case.edited).max() < 2 / 255
 
 
 def _pair(case: simulate.DamageCase) -> tuple[np.ndarray, np.ndarray]:

@@ -12,10 +12,10 @@ retone     skin-smoothing filter: tones shifted, fine detail cut to 15%     edit
 glare      the original has glare that washed texture out; the AI removed  the photo's texture
            the glare and smoothed what it painted                           at full strength
 defect     the original has blemishes, a scratch, dust, a specular spot;    texture without the
-           the AI painted them out smoothly (tones right, texture gone)     defects
+           the AI healed them (OpenCV's inpainting over their mask)         defects
 replaced   an object sits in the original; the AI removed it and filled     the photo behind the
-           the hole smoothly                                                object, textured
-smooth     a texture-free area (bokeh) with a defect the AI removed         still smooth: no grain
+           the hole from its border (OpenCV's inpainting)                   object, textured
+smooth     a texture-free area (bokeh) with a defect the AI healed          still smooth: no grain
 ========== ================================================================ =====================
 
 Outside the changed region the edited image equals the original bit for bit, as Generative Fill
@@ -55,6 +55,7 @@ __all__ = [
     "defect",
     "defect_band",
     "glare",
+    "inpaint",
     "load_photo",
     "reencoded",
     "replaced",
@@ -279,6 +280,32 @@ def ai_smooth(image: np.ndarray, *, keep: float = 0.15) -> np.ndarray:
     return (img - np.float32(1.0 - keep) * detail).astype(np.float32)
 
 
+def inpaint(image: np.ndarray, mask: np.ndarray, radius: float = 3.0) -> np.ndarray:
+    """What a healing brush or an inpainting fill does to a selection: OpenCV's Telea fill of
+    *mask* (H, W) from its border, channel by channel on the 16-bit grid (OpenCV's float path
+    does not fill correctly: measured)."""
+    import cv2
+
+    hole = (mask > 0).astype(np.uint8)
+    levels = np.round(np.clip(image, 0.0, 1.0) * 65535.0).astype(np.uint16)
+    planes = [
+        cv2.inpaint(np.ascontiguousarray(levels[..., c]), hole, radius, cv2.INPAINT_TELEA)
+        for c in range(image.shape[2])
+    ]
+    return np.stack(planes, axis=2).astype(np.float32) * np.float32(1 / 65535)
+
+
+def _healed_ideal(fill: np.ndarray, clean: np.ndarray) -> np.ndarray:
+    """What a perfect restore makes of a healed area: the fill's tones (the AI's, kept) with the
+    scene's own texture (the detail of clean - fill finer than the benchmark's texture scale,
+    :data:`regrain._quality.HIGH_SIGMA`: a fill from a small mask's border has no coarser
+    structure to give back, and the scene's would move the fill's tones)."""
+    from regrain._quality import HIGH_SIGMA
+
+    detail = clean - fill
+    return (fill + detail - gaussian_blur(detail, HIGH_SIGMA)).astype(np.float32)
+
+
 # ---------------------------------------------------------------------------------------------
 # the scene builder: damage kinds applied at places of one photo
 
@@ -370,9 +397,9 @@ class _Scene:
         )
         alpha = np.maximum(alpha, spec)
         area = _dilate(alpha > 0.02, 3)
-        region = _feather(_dilate(area, 6), 6.0)
         self.defect = np.maximum(self.defect, area)
-        self._claim("defect", region, ai_smooth(self.clean), self.clean)
+        fill = inpaint(self.original, area)
+        self._claim("defect", area, fill, _healed_ideal(fill, self.clean))
 
     def replaced(self, where: Ellipse) -> None:
         """Paste an object (gravel-textured, tinted, dark rim) and let the AI remove it."""
@@ -397,9 +424,9 @@ class _Scene:
             np.float32
         )
         area = _dilate(alpha[..., 0] > 0.02, 3)
-        region = _feather(_dilate(area, 5), 6.0)
         self.defect = np.maximum(self.defect, area)
-        self._claim("replaced", region, ai_smooth(self.clean, keep=0.1), self.clean)
+        fill = inpaint(self.original, area)
+        self._claim("replaced", area, fill, _healed_ideal(fill, self.clean))
 
     def smooth(self, where: Ellipse) -> None:
         """Make *where* texture-free (bokeh) in the scene; put a defect there the AI removed."""
@@ -411,9 +438,9 @@ class _Scene:
         inner = (cy, cx, max(4, ry // 4), max(4, rx // 4))
         alpha = self._defects(inner, spots=1, scratch=False, dust=4)
         area = _dilate(alpha > 0.02, 3)
-        region = _feather(_dilate(area, 6), 6.0)
         self.defect = np.maximum(self.defect, area)
-        self._claim("smooth", region, ai_smooth(self.clean), self.clean)
+        fill = inpaint(self.original, area)
+        self._claim("smooth", area, fill, _healed_ideal(fill, self.clean))
 
     def finish(self, name: str, photo: str, material: str) -> DamageCase:
         r = self.region[..., None]

@@ -106,7 +106,16 @@ def main(argv: list[str] | None = None) -> int:
     print()
 
     done = _regrain(
-        ["restore", str(original), str(edited), "-o", str(restored), "--maps", str(maps)]
+        [
+            "restore",
+            str(original),
+            str(edited),
+            "-o",
+            str(restored),
+            "--maps",
+            str(maps),
+            "--overwrite",
+        ]
     )
     print(done.stdout.strip() + "\n")
     before = _inspect(original, edited, out / "inspect.png")

@@ -48,6 +48,10 @@ STRUCTURE_RATIO = 1.5
 """A texture is structured when its random-phase copy is farther than this many times the floor
 (the distance between two clean patches of it) in patch statistics."""
 
+STRUCTURE_ENERGY = 4.0
+"""Clean pixels whose local band energy exceeds this many times the median are structure (an
+edge), left out of the marginals rebuilt texture is matched to."""
+
 PATCH = 7
 """Side (px) of the patches whose distribution the texture-statistics distance compares."""
 
@@ -205,12 +209,19 @@ def _match_bands(
 
 def _clean_reference(source: Source) -> tuple[np.ndarray, list[np.ndarray]] | None:
     """The marginals to match: the clean surroundings' standardised band and its sub-bands, as
-    samples over the clean pixels. None when fewer than 256 clean pixels."""
-    if source.clean.sum() < 256:
+    samples over the clean pixels that hold texture rather than structure (local energy at most
+    STRUCTURE_ENERGY times the clean median: a fold's or a seam's edge is not the material's
+    grain, and its values would come back as sparse bright specks). None when fewer than 256."""
+    clean = source.clean
+    if clean.sum() < 256:
         return None
+    local = gaussian_blur(source.band * source.band, max(1.0, 2.0 * source.radius))
+    quiet = clean & (local <= STRUCTURE_ENERGY * float(np.median(local[clean])))
+    if quiet.sum() < 256:
+        quiet = clean
     look = _standardise(source.band, source.radius)
-    parts = [band[source.clean] for band in _sub_bands(look, source.radius)]
-    return look[source.clean], parts
+    parts = [band[quiet] for band in _sub_bands(look, source.radius)]
+    return look[quiet], parts
 
 
 def spectral(source: Source, rng: np.random.Generator) -> np.ndarray | None:
@@ -427,6 +438,9 @@ finest detail (whose blur is a third of the band's, so the defect's halo barely 
 is nearest is the best evidence of what the removed thing covered -- a speck on a smooth backdrop
 gets the backdrop's level, an object on wood the wood's."""
 
+RING_STRETCH = 3
+"""The near ring is read in stretches (tiles) this many ring widths long."""
+
 TILE_RADII = 4.0
 """The ratio of the whole band's energy to the finest detail's (the texture's spectral shape) is
 measured in tiles this many texture radii wide around the zone, and its median taken."""
@@ -587,14 +601,19 @@ def _amount(
     near = (distance > gap) & (distance <= gap + width) & outside
     if near.sum() < 4:
         return None
-    # the plain mean: a sparse texture's energy is in its rare strong cells (pores, sparkle), which
-    # any trimmed or median estimate drops; an edge in the finest detail is a line a pixel or two
-    # wide, a small share of the ring
-    fine_level = float(fine[near].mean())
+    # the median of the ring's stretches: a stretch holds enough cells for a sparse texture's
+    # mean (its energy is in rare strong cells: pores, sparkle, which a median of single cells
+    # would drop), and the median keeps a zip, a seam or a fold crossing the ring out
+    pieces = tile_mean(fine, RING_STRETCH * width, near)
+    pieces = pieces[np.isfinite(pieces)]
+    fine_level = float(np.median(pieces)) if pieces.size >= 3 else float(fine[near].mean())
     tiles_band = tile_mean(energy, block, clean)
     tiles_fine = tile_mean(fine, block, clean)
     ok = np.isfinite(tiles_band) & np.isfinite(tiles_fine) & (tiles_fine > 0)
     if ok.sum() < 1:
         return None
-    ratio = float(np.clip(np.median(tiles_band[ok] / tiles_fine[ok]), 1.0, 50.0))
+    # the quieter half of the tiles: texture; the louder ones hold structure (folds, edges), whose
+    # energy sits in the coarse end of the band and would inflate the ratio
+    quiet = ok & (tiles_band <= np.median(tiles_band[ok]))
+    ratio = float(np.clip(np.median(tiles_band[quiet] / tiles_fine[quiet]), 1.0, 50.0))
     return fine_level * ratio
