@@ -612,8 +612,5 @@ def _amount(
     ok = np.isfinite(tiles_band) & np.isfinite(tiles_fine) & (tiles_fine > 0)
     if ok.sum() < 1:
         return None
-    # the quieter half of the tiles: texture; the louder ones hold structure (folds, edges), whose
-    # energy sits in the coarse end of the band and would inflate the ratio
-    quiet = ok & (tiles_band <= np.median(tiles_band[ok]))
-    ratio = float(np.clip(np.median(tiles_band[quiet] / tiles_fine[quiet]), 1.0, 50.0))
+    ratio = float(np.clip(np.median(tiles_band[ok] / tiles_fine[ok]), 1.0, 50.0))
     return fine_level * ratio
