@@ -193,7 +193,9 @@ def test_a_failed_write_leaves_no_file(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(_psd, "_write_merged", broken)
+    from psd_tools import PSDImage as Document
+
+    monkeypatch.setattr(Document, "save", broken)
     layers, _, _ = _stack(_photo(), 16)
     # a failing disk is the user's problem, told in one line naming the file
     with pytest.raises(ImageFileError, match=r"x\.psd: cannot write \(disk full\)"):

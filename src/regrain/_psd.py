@@ -1,18 +1,23 @@
-"""Layered Photoshop files (PSD) for frequency-separation stacks, written and read at full depth.
+"""Layered Photoshop files (PSD): frequency-separation stacks and restore's layered result.
 
 A stack is a list of :class:`PsdLayer`, bottom layer first, as a retoucher builds it by hand:
 ``Low`` (Normal) with ``High`` above it in Linear Light, or ``Residual`` with ``Detail N`` layers
 above it (coarsest first). :func:`write_psd_stack` writes it as an 8- or 16-bit RGB or Grayscale
-PSD with the flattened composite and the ICC profile (image resource 1039), so Photoshop, GIMP
-and psd-tools open it as layers and previews show the real image. :func:`read_psd_stack` reads any
-RGB/Grayscale PSD back (a stack after a Generative Fill pass in Photoshop, say) with psd-tools.
+PSD with the flattened composite and the photo's metadata as image resources (ICC 1039, EXIF
+1058, XMP 1060, IPTC 1028, resolution 1005), so Photoshop, GIMP and psd-tools open it as layers
+and previews show the real image. :func:`read_psd_stack` reads any RGB/Grayscale PSD back (a
+stack after a Generative Fill pass in Photoshop, say); :func:`merge_psd_stack` puts the texture
+back. :func:`write_restore_psd` writes ``regrain restore``'s result as layers: ``AI edit`` and
+the texture put back over it in Linear Light, each with its layer mask (docs/psd.md).
 
-Pixels cross the file boundary in regrain's float convention: Linear Light layers have mid grey
-0.5 in memory and Photoshop's neutral level 128 / 32768 in the file (see
-:func:`regrain._bands.high_to_file`). The format is Adobe's "Photoshop File Formats
-Specification": header, colour mode data, image resources, layer and mask information, then the
-merged image data. psd-tools can read 16-bit layered files but cannot create them, hence this
-writer.
+psd-tools (>= 1.26) builds, writes and reads the documents. Two things are done by hand, each
+shown necessary by a test in tests/test_psd.py: the merged image is regrain's own composite
+(psd-tools would store its float Linear Light, one level off Photoshop's at 8 bits), and the
+header is checked before psd-tools parses the file, so a bad file is one line naming it.
+
+Pixels cross the file boundary in regrain's float convention: Linear Light layers of a stack have
+mid grey 0.5 in memory and Photoshop's neutral level 128 / 32768 in the file (see
+:func:`regrain._bands.high_to_file`).
 """
 
 from __future__ import annotations
@@ -20,16 +25,15 @@ from __future__ import annotations
 import os
 import re
 import struct
-import zlib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from regrain._bands import high_from_file
-from regrain._checks import check_choice, check_image
+from regrain._checks import check_choice, check_image, check_range
 from regrain.errors import ImageFileError, ParameterError
 
 if TYPE_CHECKING:
@@ -38,24 +42,33 @@ if TYPE_CHECKING:
 __all__ = [
     "BLEND_KEYS",
     "COMPRESSIONS",
+    "RESTORE_LAYER_NAMES",
     "PsdLayer",
     "flatten_layers",
     "merge_psd_stack",
     "read_psd_stack",
     "write_psd_stack",
+    "write_restore_psd",
 ]
 
 BLEND_KEYS: dict[str, bytes] = {"normal": b"norm", "linear-light": b"lLit"}
-"""Blend modes a stack may use -> Photoshop's 4-byte blend mode key."""
+"""Blend modes a written layer may use -> Photoshop's 4-byte blend mode key."""
 
 COMPRESSIONS = ("auto", "raw", "rle", "zip")
-"""Values of ``compression`` for :func:`write_psd_stack`."""
-_RAW, _RLE, _ZIP = 0, 1, 3  # PSD compression codes (3 = ZIP with prediction)
+"""Values of ``compression`` for :func:`write_psd_stack`: ``auto`` is PackBits (RLE) at 8 bits
+and raw at 16 bits (PackBits grows noisy 16-bit data), ``zip`` is deflate with prediction."""
+
+RESTORE_LAYER_NAMES = {
+    "edited": "AI edit",
+    "restored": "Restored texture",
+    "rebuilt": "Rebuilt texture",
+    "glare": "Glare compensation",
+}
+"""The layers of :func:`write_restore_psd`, bottom first: key of ``RestoreResult.layers`` ->
+the layer's name in the PSD."""
+
 _MAX_SIDE = 30000  # PSD (not PSB) limit in pixels
-_RESOLUTION_RESOURCE = 1005
-_ICC_RESOURCE = 1039
-_VERSION_RESOURCE = 1057
-_XMP_RESOURCE = 1060
+_RESOLUTION, _ICC, _EXIF, _XMP, _IPTC = 1005, 1039, 1058, 1060, 1028  # image resource ids
 _MODE_GRAY, _MODE_RGB = 1, 3
 
 
@@ -82,7 +95,7 @@ class PsdLayer:
 
 
 # ---------------------------------------------------------------------------------------------
-# writing
+# writing a frequency-separation stack
 
 
 def write_psd_stack(
@@ -96,19 +109,19 @@ def write_psd_stack(
     composite: np.ndarray | None = None,
     compression: str = "auto",
     inputs: Iterable[str | os.PathLike[str]] = (),
+    exif: bytes | None = None,
+    iptc: bytes | None = None,
 ) -> Path:
     """Write *layers* (bottom first) as a layered 8- or 16-bit PSD, atomically.
 
     Every layer covers the canvas, opaque unless it has an ``alpha``; its ``mode`` is
     ``"normal"`` or ``"linear-light"``. The document is Grayscale when every layer has one
-    channel, else RGB (a one-channel layer is repeated into R, G and B). *icc* goes into image
-    resource 1039 and *xmp* into 1060, byte for byte; *dpi* (x, y) into 1005. The merged image
-    (what a viewer without layer support shows) is *composite* if given, else the layers
-    flattened as Photoshop would (:func:`flatten_layers`) from the values actually stored.
-    *compression*: ``"auto"`` uses PackBits (RLE) where it pays (8-bit channels, the opaque
-    transparency channel) and stores 16-bit colour raw, which PackBits cannot shrink; ``"rle"``
-    and ``"raw"`` use one method throughout; ``"zip"`` deflates the layers with prediction
-    (a 16-bit stack about 20 % smaller, several times slower). Refuses to overwrite one of
+    channel, else RGB (a one-channel layer is repeated into R, G and B). *icc*, *exif* (a
+    TIFF-structured block, as :class:`regrain.io.ImageInfo` holds it), *xmp* and *iptc* (IPTC-IIM
+    records) go into image resources 1039, 1058, 1060 and 1028 byte for byte; *dpi* (x, y) into
+    1005. The merged image (what a viewer without layer support shows) is *composite* if given,
+    else the layers flattened as Photoshop would (:func:`flatten_layers`) from the values
+    actually stored. *compression* is one of :data:`COMPRESSIONS`. Refuses to overwrite one of
     *inputs*.
     """
     from regrain.io import check_output_path
@@ -119,11 +132,7 @@ def write_psd_stack(
     if not layers:
         raise ParameterError("layers must hold at least one layer; got none.")
     height, width = _check_layers(layers)
-    if max(height, width) > _MAX_SIDE:
-        raise ParameterError(
-            f"a PSD is at most {_MAX_SIDE} px on a side; the image is {width}x{height} px "
-            "(write the layers as TIFF files to a folder instead)."
-        )
+    _check_side(height, width)
     channels = 1 if all(layer.image.shape[2] == 1 for layer in layers) else 3
     top = 255 if bits == 8 else 65535
     path = check_output_path(path, inputs, suffixes=None)
@@ -156,16 +165,20 @@ def write_psd_stack(
         merged = _levels(_broadcast(composite, channels), top, bits, scratch)
     del scratch
 
-    from regrain.io import atomic_output
-
-    with atomic_output(path) as tmp, open(tmp, "w+b") as fp:
-        _write_header(fp, channels, height, width, bits)
-        fp.write(struct.pack(">I", 0))  # colour mode data: none for RGB/Grayscale
-        _write_resources(fp, icc=icc, xmp=xmp, dpi=dpi)
-        _write_layer_section(fp, layers, stored, bits, compression)
-        merged_rle = compression == "rle" or (compression != "raw" and bits == 8)
-        _write_merged(fp, merged, bits, _RLE if merged_rle else _RAW)
+    doc = _Document(channels, height, width, bits, compression)
+    for layer, levels in zip(layers, stored, strict=True):
+        alpha = None if layer.alpha is None else _levels(layer.alpha, top, bits)
+        doc.add(layer.name, levels, layer.mode, layer.opacity, visible=layer.visible, alpha=alpha)
+    doc.save(path, merged, {_ICC: icc, _EXIF: exif, _XMP: xmp, _IPTC: iptc}, dpi=dpi)
     return path
+
+
+def _check_side(height: int, width: int) -> None:
+    if max(height, width) > _MAX_SIDE:
+        raise ParameterError(
+            f"a PSD is at most {_MAX_SIDE} px on a side; the image is {width}x{height} px "
+            "(write the layers as TIFF files to a folder instead)."
+        )
 
 
 def _check_layers(layers: Sequence[PsdLayer]) -> tuple[int, int]:
@@ -260,173 +273,183 @@ def _from_levels(levels: np.ndarray, top: int, mode: str, bits: int) -> np.ndarr
     return image
 
 
-def _write_header(fp: BinaryIO, channels: int, height: int, width: int, bits: int) -> None:
-    mode = _MODE_GRAY if channels == 1 else _MODE_RGB
-    fp.write(b"8BPS" + struct.pack(">H6xHIIHH", 1, channels, height, width, bits, mode))
+class _Document:
+    """A new PSD built with psd-tools: layers added bottom first, then saved atomically with
+    regrain's merged image and the photo's image resources."""
+
+    def __init__(self, channels: int, height: int, width: int, bits: int, compression: str):
+        from psd_tools import PSDImage
+        from psd_tools.constants import Compression
+
+        self.bits = bits
+        codes = {"raw": Compression.RAW, "rle": Compression.RLE}
+        codes["zip"] = Compression.ZIP_WITH_PREDICTION
+        codes["auto"] = Compression.RLE if bits == 8 else Compression.RAW
+        self.compression = codes[compression]
+        self.psd = PSDImage.new("RGB" if channels == 3 else "L", (width, height), depth=bits)
+
+    def add(
+        self,
+        name: str,
+        levels: np.ndarray,
+        mode: str,
+        opacity: float,
+        *,
+        visible: bool = True,
+        alpha: np.ndarray | None = None,
+        mask: np.ndarray | None = None,
+    ) -> None:
+        """Add a layer over the canvas from its stored levels (uint8/uint16 (H, W, C)); *alpha*
+        (H, W) levels is its transparency, *mask* (H, W) bool its layer mask."""
+        from PIL import Image
+        from psd_tools.api.layers import PixelLayer
+        from psd_tools.constants import BlendMode
+
+        if alpha is not None:
+            levels = np.concatenate([levels, alpha[..., None]], axis=2)
+        layer = PixelLayer.fromarray(levels, self.psd, name=name, compression=self.compression)
+        layer.blend_mode = BlendMode(BLEND_KEYS[mode])
+        layer.opacity = round(opacity * 255)
+        layer.visible = visible
+        if mask is not None:
+            picture = Image.fromarray(np.where(mask, np.uint8(255), np.uint8(0)), "L")
+            layer.create_mask(picture, compression=self.compression)
+
+    def save(
+        self,
+        path: Path,
+        merged: np.ndarray,
+        resources: Mapping[int, bytes | None],
+        *,
+        dpi: tuple[float, float] | None = None,
+    ) -> None:
+        """Write the document to *path* atomically; *merged* is the composite in levels."""
+        from psd_tools.constants import Compression
+        from psd_tools.psd.image_resources import ImageResource
+
+        from regrain.io import atomic_output
+
+        blocks = self.psd.image_resources
+        if dpi:  # fixed-point 16.16 pixels per inch, shown in inches
+            x, y = (round(float(v) * 65536) for v in dpi)
+            data = struct.pack(">IHHIHH", x, 1, 1, y, 1, 1)
+            blocks[_RESOLUTION] = ImageResource(key=_RESOLUTION, data=data)
+        for key, data in resources.items():
+            if data:
+                blocks[key] = ImageResource(key=key, data=bytes(data))
+        # psd-tools would store its own float composite (one level off Photoshop's 8-bit Linear
+        # Light); the merged image is regrain's, so flat readers see the exact result
+        record = self.psd._record
+        record.image_data.compression = Compression.RLE if self.bits == 8 else Compression.RAW
+        dtype = np.uint8 if self.bits == 8 else ">u2"
+        planes = [
+            np.ascontiguousarray(merged[..., c], dtype).tobytes() for c in range(merged.shape[2])
+        ]
+        record.image_data.set_data(planes, record.header)
+        self.psd._updated = False
+        with atomic_output(path) as tmp:
+            self.psd.save(tmp)
 
 
-def _unicode_string(text: str) -> bytes:
-    data = text.encode("utf-16-be")
-    return struct.pack(">I", len(data) // 2) + data
+# ---------------------------------------------------------------------------------------------
+# restore's result as layers
 
 
-def _resource(rid: int, data: bytes) -> bytes:
-    block = b"8BIM" + struct.pack(">H", rid) + b"\x00\x00" + struct.pack(">I", len(data)) + data
-    return block + (b"\x00" if len(data) % 2 else b"")
+def write_restore_psd(
+    path: str | os.PathLike[str],
+    edited: np.ndarray,
+    layers: Mapping[str, np.ndarray],
+    info: ImageInfo,
+    *,
+    strength: float = 1.0,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+) -> Path:
+    """Write restore's result as a layered PSD a retoucher can adjust, atomically.
+
+    *edited* is the AI's image, float32 (H, W, C); *layers* is ``RestoreResult.layers`` of
+    ``regrain.restore(..., layers=True)`` (signed differences at strength 1 and their 0/1 masks);
+    *info* the edited file's :class:`regrain.io.ImageInfo`. The layers, bottom first (names in
+    :data:`RESTORE_LAYER_NAMES`): ``AI edit`` (Normal), ``Restored texture`` and ``Rebuilt
+    texture`` (Linear Light, each with its layer mask), and ``Glare compensation`` (Linear
+    Light, masked) when restore made up for a veil. Their composite is restore's flat output
+    ``clip(edited + strength * (restored + glare + rebuilt))`` within one level in GIMP,
+    psd-tools and Photoshop at 16 bits (see docs/psd.md for Photoshop at 8 bits); the merged
+    image is that output exactly. Opacity is *strength* up to 1; above 1 the layers hold the
+    strengthened texture at full opacity. 8-bit for an 8-bit *info*, else 16-bit; Grayscale or
+    RGB as *edited*; ICC, EXIF, XMP, IPTC and resolution of *info* as image resources.
+    """
+    from regrain.io import check_output_path
+
+    check_image(edited, "edited")
+    strength = check_range(strength, "strength", low=0.0, high=4.0)
+    height, width, channels = edited.shape
+    _check_side(height, width)
+    if channels not in (1, 3):
+        raise ParameterError(f"edited must have 1 or 3 channels; got {channels}.")
+    for key in ("restored", "glare", "rebuilt"):
+        if key not in layers or layers[key].shape != edited.shape:
+            raise ParameterError(
+                f"layers[{key!r}] must be a difference shaped like edited {edited.shape}; "
+                "pass RestoreResult.layers of restore(..., layers=True)."
+            )
+    path = check_output_path(path, inputs, suffixes=(".psd",))
+    bits = 8 if info.bits == 8 else 16
+    top = np.float32(255 if bits == 8 else 65535)
+    opacity = round(min(strength, 1.0) * 255) / 255  # as stored: a whole 0..255 step
+    gain = 1.0 if strength == 0 else strength / opacity  # what the layer holds, x difference
+    mix = 1.0 if strength == 0 else opacity  # at strength 0 the layers show strength 1, hidden
+
+    def grid(image: np.ndarray) -> np.ndarray:  # regrain.io's rounding, in float levels
+        return np.floor(np.clip(image, 0.0, 1.0) * top + np.float32(0.5))
+
+    base = grid(edited)
+    built = base.copy()  # the float Linear Light stack so far, in levels
+    total = np.zeros_like(edited)
+    doc = _Document(channels, height, width, bits, "auto")
+    doc.add(RESTORE_LAYER_NAMES["edited"], base.astype(_dtype(bits)), "normal", 1.0)
+    plan = [("restored", layers.get("restored_mask")), ("rebuilt", layers.get("rebuilt_mask"))]
+    glare = layers["glare"]
+    if np.any(glare):
+        plan.append(("glare", np.abs(glare).max(axis=2) > 0))
+    for key, mask in plan:
+        difference = layers[key]
+        cover = np.abs(difference).max(axis=2) > 0 if mask is None else np.asarray(mask) > 0
+        total += difference
+        target = grid(edited + np.float32(gain * mix) * total)
+        levels = _linear_light_levels(target, built, mix, top)
+        levels[~cover] = np.ceil(top / 2)  # neutral where the mask hides the layer
+        built = np.where(cover[..., None], _linear_light(built, levels, mix, top), built)
+        doc.add(RESTORE_LAYER_NAMES[key], levels.astype(_dtype(bits)), "linear-light", opacity,
+                mask=cover)  # fmt: skip
+    flat = grid(edited + np.float32(strength) * total)
+    resources = {_ICC: info.icc, _EXIF: info.exif, _XMP: info.xmp}
+    resources[_IPTC] = getattr(info, "iptc", None)
+    doc.save(path, flat.astype(_dtype(bits)), resources, dpi=info.dpi)
+    return path
 
 
-def _write_resources(
-    fp: BinaryIO, *, icc: bytes | None, xmp: bytes | None, dpi: tuple[float, float] | None
-) -> None:
-    # 1057 version info: "has real merged data", so readers trust the composite
-    version = (
-        struct.pack(">IB", 1, 1) + _unicode_string("regrain") + _unicode_string("regrain")
-    ) + struct.pack(">I", 1)
-    blocks = [_resource(_VERSION_RESOURCE, version)]
-    if dpi:  # fixed-point 16.16 pixels per inch, shown in inches
-        x, y = (round(float(v) * 65536) for v in dpi)
-        blocks.append(_resource(_RESOLUTION_RESOURCE, struct.pack(">IHHIHH", x, 1, 1, y, 1, 1)))
-    if icc:
-        blocks.append(_resource(_ICC_RESOURCE, bytes(icc)))
-    if xmp:
-        blocks.append(_resource(_XMP_RESOURCE, bytes(xmp)))
-    data = b"".join(blocks)
-    fp.write(struct.pack(">I", len(data)) + data)
+def _dtype(bits: int) -> type:
+    return np.uint8 if bits == 8 else np.uint16
 
 
-def _pascal_name(name: str) -> bytes:
-    raw = name.encode("latin-1", "replace")[:255]
-    data = bytes([len(raw)]) + raw
-    return data + b"\x00" * (-len(data) % 4)
+def _linear_light_levels(
+    target: np.ndarray, below: np.ndarray, opacity: float, top: np.float32
+) -> np.ndarray:
+    """The Linear Light levels that bring *below* to *target* (float levels) at *opacity*.
+
+    Linear Light in float, as GIMP, psd-tools and Photoshop at 16 bits compute it, adds
+    ``opacity * (2 * L - top)`` levels; L is rounded up, so the float result lands on the target
+    or one level above, and Photoshop's 8-bit ``B + 2L - 256`` on it or one below.
+    """
+    wanted = (target - below) / np.float32(opacity) + top
+    levels = np.ceil(wanted / np.float32(2) - np.float32(1e-3))
+    return np.clip(levels, 0, top)
 
 
-def _layer_record(layer: PsdLayer, shape: tuple[int, int], ids: list[int]) -> tuple[bytes, int]:
-    """One layer record; returns it and the offset of its first channel-length field."""
-    height, width = shape
-    head = struct.pack(">4iH", 0, 0, height, width, len(ids))
-    first_length = len(head) + 2
-    head += b"".join(struct.pack(">hI", cid, 0) for cid in ids)  # lengths patched later
-    flags = 0x08  # bit 3: bit 4 is meaningful (pixel data relevant); bit 1 clear: visible
-    if not layer.visible:
-        flags |= 0x02
-    opacity = round(layer.opacity * 255)
-    head += b"8BIM" + BLEND_KEYS[layer.mode] + struct.pack(">BBBx", opacity, 0, flags)
-    ranges = struct.pack(">HHHH", 0, 0xFFFF, 0, 0xFFFF) * (len(ids))  # gray + each colour
-    extra = struct.pack(">I", 0)  # no layer mask
-    extra += struct.pack(">I", len(ranges)) + ranges
-    extra += _pascal_name(layer.name)
-    luni = _unicode_string(layer.name)
-    luni += b"\x00" * (-len(luni) % 4)
-    extra += b"8BIMluni" + struct.pack(">I", len(luni)) + luni
-    return head + struct.pack(">I", len(extra)) + extra, first_length
-
-
-def _channel_method(compression: str, bits: int, alpha: bool) -> int:
-    if compression == "raw":
-        return _RAW
-    if compression == "zip":
-        return _ZIP
-    if compression == "rle" or bits == 8 or alpha:
-        return _RLE
-    return _RAW  # "auto", 16-bit colour: PackBits would not shrink it
-
-
-def _encode_channel(plane: np.ndarray, bits: int, method: int) -> list:
-    """One channel (H, W) of levels as PSD channel data: a list of buffers, code first."""
-    big = plane.astype(">u2" if bits == 16 else np.uint8)  # contiguous copy of a strided plane
-    head = struct.pack(">H", method)
-    if method == _RAW:
-        return [head, big]
-    if method == _ZIP:
-        delta = np.empty_like(big)  # prediction: each row as differences, wrapping around
-        delta[:, :1] = big[:, :1]
-        np.subtract(big[:, 1:], big[:, :-1], out=delta[:, 1:])
-        return [head, zlib.compress(delta, 1)]
-    counts, data = _packbits_rows(big)
-    return [head, counts, data]
-
-
-def _packbits_rows(big: np.ndarray) -> tuple[bytes, bytes]:
-    """PackBits each row of a (H, W) big-endian array; returns (row byte counts, data)."""
-    import imagecodecs
-
-    rows = big.view(np.uint8).reshape(big.shape[0], -1)
-    packed = [imagecodecs.packbits_encode(row) for row in rows]
-    counts = np.array([len(p) for p in packed], dtype=">u2").tobytes()
-    return counts, b"".join(packed)
-
-
-def _write_layer_section(
-    fp: BinaryIO,
-    layers: Sequence[PsdLayer],
-    stored: list[np.ndarray],
-    bits: int,
-    compression: str,
-) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
-    channels = stored[0].shape[2]
-    ids = [-1, *range(channels)]  # -1: transparency (all opaque)
-    section_start = fp.tell()
-    fp.write(struct.pack(">II", 0, 0))  # layer-and-mask length, layer-info length: patched
-    info_start = fp.tell()
-    fp.write(struct.pack(">h", len(layers)))  # positive: the merged image has no alpha
-    length_fields = []
-    for layer in layers:
-        record, first = _layer_record(layer, stored[0].shape[:2], ids)
-        length_fields.append(fp.tell() + first)
-        fp.write(record)
-    top = 255 if bits == 8 else 65535
-    opaque = np.full(stored[0].shape[:2], top, np.uint8 if bits == 8 else np.uint16)
-    # deflate releases the GIL: two channels at a time on two cores
-    with ThreadPoolExecutor(2 if compression == "zip" else 1) as pool:
-        for layer, levels, first in zip(layers, stored, length_fields, strict=True):
-            alpha = opaque
-            if layer.alpha is not None:
-                alpha = _levels(layer.alpha[..., None], top, bits)[..., 0]
-            jobs = [
-                pool.submit(
-                    _encode_channel,
-                    alpha if cid == -1 else levels[..., cid],
-                    bits,
-                    _channel_method(compression, bits, cid == -1),
-                )
-                for cid in ids
-            ]
-            lengths = []
-            for job in jobs:
-                buffers = job.result()
-                for buffer in buffers:
-                    fp.write(buffer)
-                lengths.append(sum(memoryview(b).nbytes for b in buffers))
-            end = fp.tell()
-            for k, length in enumerate(lengths):
-                fp.seek(first + 6 * k)
-                fp.write(struct.pack(">I", length))
-            fp.seek(end)
-    info_length = fp.tell() - info_start
-    fp.write(b"\x00" * (-info_length % 4))
-    info_length += -info_length % 4
-    fp.write(struct.pack(">I", 0))  # global layer mask info: none
-    end = fp.tell()
-    fp.seek(section_start)
-    fp.write(struct.pack(">II", end - section_start - 4, info_length))
-    fp.seek(end)
-
-
-def _write_merged(fp: BinaryIO, merged: np.ndarray, bits: int, compression: int) -> None:
-    dtype = ">u2" if bits == 16 else np.uint8
-    planes = [merged[..., c].astype(dtype) for c in range(merged.shape[2])]
-    fp.write(struct.pack(">H", compression))
-    if compression == _RAW:
-        for plane in planes:
-            fp.write(plane)
-        return
-    encoded = [_packbits_rows(plane) for plane in planes]
-    for counts, _ in encoded:
-        fp.write(counts)
-    for _, data in encoded:
-        fp.write(data)
+def _linear_light(below: np.ndarray, levels: np.ndarray, opacity: float, top: np.float32):
+    """Float Linear Light of *levels* over *below* at *opacity*, clipped: what GIMP shows."""
+    blended = np.clip(below + 2 * levels - top, 0, top)
+    return below + np.float32(opacity) * (blended - below)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -479,7 +502,10 @@ def read_psd_stack(
     grey 0.5.
     """
     psd, info = _open(path, max_pixels)
-    layers = [_read_layer(layer, info.bits) for layer in psd.descendants() if not layer.is_group()]
+    with _decoding(Path(path)):
+        layers = [
+            _read_layer(layer, info.bits) for layer in psd.descendants() if not layer.is_group()
+        ]
     return layers, info
 
 
@@ -498,19 +524,52 @@ def _open(path: str | os.PathLike[str], max_pixels: int | None) -> tuple[Any, Im
             f"{width}x{height} px is more than the {limit / 1e6:g} MP limit "
             "(raise --max-megapixels if the file is trusted)",
         )
-    try:
+    with _decoding(path):
         psd = PSDImage.open(path)
-    except Exception as exc:  # any parse failure is a bad file for the user
-        raise ImageFileError(path, f"not a readable PSD ({exc})") from None
-    resources = psd.image_resources
-    icc = resources.get_data(_ICC_RESOURCE) if _ICC_RESOURCE in resources else None
-    xmp = resources.get_data(_XMP_RESOURCE) if _XMP_RESOURCE in resources else None
-    dpi = None
-    if _RESOLUTION_RESOURCE in resources:
-        res = resources.get_data(_RESOLUTION_RESOURCE)
-        dpi = (res.horizontal / 65536, res.vertical / 65536)
-    info = ImageInfo(format="psd", bits=bits, icc=icc, xmp=xmp, dpi=dpi, path=str(path))
+        resources = psd.image_resources
+        found = {key: _resource_bytes(resources, key) for key in (_ICC, _EXIF, _XMP, _IPTC)}
+        dpi = None
+        if _RESOLUTION in resources:
+            res = resources.get_data(_RESOLUTION)
+            dpi = (res.horizontal / 65536, res.vertical / 65536)
+    meta = {"icc": found[_ICC], "exif": found[_EXIF], "xmp": found[_XMP], "dpi": dpi}
+    if found[_IPTC] and "iptc" in {f.name for f in fields(ImageInfo)}:
+        meta["iptc"] = found[_IPTC]
+    info = ImageInfo(format="psd", bits=bits, path=str(path), **meta)
     return psd, info
+
+
+class _decoding:
+    """Turn any failure of psd-tools on a bad file into one line naming it (its own messages,
+    such as ``'{name}' must be in range []``, mean nothing to a user)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        if exc_type is None or issubclass(exc_type, ImageFileError | KeyboardInterrupt):
+            return False
+        if issubclass(exc_type, MemoryError):
+            raise ImageFileError(self.path, "not enough memory to decode this PSD") from None
+        if issubclass(exc_type, Exception):
+            raise ImageFileError(
+                self.path, "cannot decode this PSD; its layer data is truncated or corrupt"
+            ) from exc
+        return False
+
+
+def _resource_bytes(resources: Any, key: int) -> bytes | None:
+    if key not in resources:
+        return None
+    value = resources[key].data
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value) or None
+    return None
 
 
 def _read_header(path: Path) -> tuple[int, int, int]:
@@ -528,8 +587,14 @@ def _read_header(path: Path) -> tuple[int, int, int]:
             f"colour mode {names.get(mode, mode)} is not supported; convert the document to "
             "RGB or Grayscale in Photoshop (Image > Mode)",
         )
-    if bits not in (8, 16, 32):
-        raise ImageFileError(path, f"{bits}-bit documents are not supported; use 8 or 16 bits")
+    if bits not in (8, 16):
+        raise ImageFileError(
+            path,
+            f"{bits}-bit layers are not supported; save the document as 8 or 16 bits/channel "
+            "(Photoshop: Image > Mode > 16 Bits/Channel)",
+        )
+    if height * width == 0:
+        raise ImageFileError(path, f"header gives an empty image ({width}x{height} px)")
     return height, width, bits
 
 
@@ -595,6 +660,11 @@ def merge_psd_stack(
     the PSD's depth and ICC profile, and lines worth telling the user.
     """
     psd, info = _open(path, max_pixels)
+    with _decoding(Path(path)):
+        return _merge(psd, info, path)
+
+
+def _merge(psd, info: ImageInfo, path) -> tuple[np.ndarray, ImageInfo, list[str]]:
     height, width, bits = psd.height, psd.width, info.bits
     layers = [layer for layer in psd.descendants() if not layer.is_group()]
     names = ", ".join(repr(layer.name) for layer in layers) or "none"
