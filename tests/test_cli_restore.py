@@ -250,11 +250,6 @@ def test_a_psd_output_goes_to_restore_file(small_pair, tmp_path, monkeypatch):
     assert "plastic area 50.0% -> 0.0%" in result.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="restore_file writes the layered PSD for a .psd output: the lead's part of issue 9 §1 "
-    "(remove this mark when it lands)",
-)
 def test_restore_to_psd_writes_the_named_layers(small_pair, tmp_path):
     from psd_tools import PSDImage
 

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import struct
+import warnings
 
 import numpy as np
 import pytest
 from psd_tools import PSDImage
 from psd_tools.constants import BlendMode, ColorMode
 
-from regrain import _psd
+import regrain
 from regrain._bands import split, split_scales
-from regrain._psd import PsdLayer, flatten_layers, merge_psd_stack, read_psd_stack, write_psd_stack
+from regrain._filters import gaussian_blur
+from regrain._psd import (
+    PsdLayer,
+    flatten_layers,
+    merge_psd_stack,
+    read_psd_stack,
+    write_psd_stack,
+    write_restore_psd,
+)
+from regrain.io import ImageInfo
 from regrain.errors import ImageFileError, ParameterError
 
 ICC = bytes(range(256)) * 2 + b"regrain test profile"
@@ -201,3 +211,192 @@ def test_a_failed_write_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(ImageFileError, match=r"x\.psd: cannot write \(disk full\)"):
         write_psd_stack(tmp_path / "x.psd", layers)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_psd_tools_alone_would_store_a_composite_one_level_off_photoshop(tmp_path):
+    """Why the merged image is regrain's own: psd-tools composites Linear Light in float (0.5
+    neutral), Photoshop at 8 bits in integers (128 neutral: B + 2A - 256). Over Low 100 a neutral
+    High must show 100; psd-tools' render shows 101, the merged image regrain stores shows 100."""
+    from psd_tools.composite import composite
+
+    low = np.full((4, 4, 3), 100 / 255, np.float32)
+    high = np.full((4, 4, 3), 0.5, np.float32)  # no texture: level 128 in the file
+    path = write_psd_stack(
+        tmp_path / "n.psd", [PsdLayer("Low", low), PsdLayer("High", high, "linear-light")], bits=8
+    )
+    psd = PSDImage.open(path)
+    assert np.all(_levels(psd[1].numpy("color"), 8) == 128)
+    color, _, _ = composite(psd, force=True)
+    assert np.all(_levels(color, 8) == 101)  # psd-tools' own Linear Light
+    assert np.all(_levels(psd.numpy()[..., :3], 8) == 100)  # the merged image: Photoshop's
+
+
+# -- restore's layered PSD ------------------------------------------------------------------------
+
+EXIF = b"MM\x00*\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00" + bytes(4)
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
+IPTC = b"\x1c\x02\x05\x00\x0bRing SKU 42\x1c\x02\x19\x00\x04gold"
+
+
+class _Info(ImageInfo):
+    """An ImageInfo carrying IPTC bytes whether or not regrain.io has the field yet."""
+
+    iptc: bytes | None = None
+
+
+def _restore_pair(bits: int, channels: int = 3):
+    """A seeded pair restore answers with every layer: a 50% veil the AI took off a textured
+    square while smoothing it (restored texture and glare compensation), and zones it rebuilds."""
+    rng = np.random.default_rng(5)
+    grain = gaussian_blur(rng.standard_normal((256, 256)).astype(np.float32), 1.0)
+    grain *= 0.04 / grain.std()
+    ramp = np.linspace(0.35, 0.65, 256, dtype=np.float32)[None, :]
+    tint = np.array([1.0, 0.9, 0.8][:channels], np.float32)
+    scene = (np.clip(ramp + grain, 0, 1)[..., None] * tint).astype(np.float32)
+    veil = np.zeros_like(scene)
+    veil[64:192, 64:192] = 0.5
+    original = scene * (1 - veil) + veil
+    edited = original.copy()
+    edited[64:192, 64:192] = gaussian_blur(scene, 3.0)[64:192, 64:192]
+    top = 2**bits - 1
+    return [(np.floor(x * top + 0.5) / top).astype(np.float32) for x in (original, edited)]
+
+
+def _restore_psd(tmp_path, bits, channels=3, strength=1.0):
+    original, edited = _restore_pair(bits, channels)
+    result = regrain.restore(original, edited, strength=strength, layers=True)
+    info = ImageInfo(format="tiff", bits=bits, icc=ICC, exif=EXIF, xmp=XMP, dpi=(300.0, 240.0))
+    info = _with_iptc(info)
+    path = write_restore_psd(tmp_path / "r.psd", edited, result.layers, info, strength=strength)
+    flat = np.floor(result.image * (2**bits - 1) + 0.5).astype(np.int64)
+    return PSDImage.open(path), result, flat
+
+
+def _with_iptc(info):
+    from dataclasses import fields
+
+    if "iptc" in {f.name for f in fields(ImageInfo)}:
+        return info.with_(iptc=IPTC)
+    import types
+
+    return types.SimpleNamespace(**{f.name: getattr(info, f.name) for f in fields(info)}, iptc=IPTC)
+
+
+def _composite_error(psd, flat, bits):
+    from psd_tools.composite import composite
+
+    color, _, _ = composite(psd, force=True)  # psd-tools' own compositing of the layers
+    return _levels(color[..., : flat.shape[2]], bits) - flat
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_restore_psd_has_the_named_layers_over_the_ai_edit(tmp_path, bits):
+    psd, result, _ = _restore_psd(tmp_path, bits)
+    assert (psd.depth, psd.color_mode, psd.width, psd.height) == (bits, ColorMode.RGB, 256, 256)
+    names = [layer.name for layer in psd]
+    assert names == ["AI edit", "Restored texture", "Rebuilt texture", "Glare compensation"]
+    modes = [layer.blend_mode for layer in psd]
+    assert modes == [BlendMode.NORMAL] + [BlendMode.LINEAR_LIGHT] * 3
+    assert all(layer.opacity == 255 and layer.visible for layer in psd)
+    assert not psd[0].has_mask()
+    for layer, key in zip(psd[1:3], ("restored_mask", "rebuilt_mask"), strict=True):
+        mask = layer.numpy("mask")[..., 0] > 0.5
+        assert np.array_equal(mask, result.layers[key] > 0), layer.name
+        assert 0 < mask.mean() < 1, layer.name
+    glare = np.abs(result.layers["glare"]).max(axis=2) > 0
+    assert np.array_equal(psd[3].numpy("mask")[..., 0] > 0.5, glare)
+    # the AI's pixels are the bottom layer, exactly
+    original, edited = _restore_pair(bits)
+    assert np.array_equal(_levels(psd[0].numpy("color"), bits), _levels(edited, bits))
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+@pytest.mark.parametrize("strength", [0.5, 1.0, 2.0])
+def test_restore_psd_composites_to_the_flat_output(tmp_path, bits, strength):
+    psd, _, flat = _restore_psd(tmp_path, bits, strength=strength)
+    error = _composite_error(psd, flat, bits)
+    worst = int(np.abs(error).max())
+    assert worst <= 1, f"psd-tools composite vs flat output: max {worst} levels at {bits} bits"
+    assert np.any(error != 0) or strength != 1.0 or bits == 16  # the grid shows somewhere
+    expected_opacity = round(min(strength, 1.0) * 255)
+    assert all(layer.opacity == expected_opacity for layer in psd[1:])
+    # the merged image (what a flat reader sees) is the flat output exactly
+    assert np.array_equal(_levels(psd.numpy()[..., :3], bits), flat)
+
+
+def test_strength_zero_hides_the_texture_at_opacity_zero(tmp_path):
+    psd, _, flat = _restore_psd(tmp_path, 16, strength=0.0)
+    assert all(layer.opacity == 0 for layer in psd[1:])
+    assert np.abs(_composite_error(psd, flat, 16)).max() == 0
+    # the layers still hold the texture at strength 1, ready to be faded in
+    assert _levels(psd[1].numpy("color"), 16).std() > 50
+
+
+def test_photoshop_8bit_linear_light_is_within_one_level_where_one_layer_covers(tmp_path):
+    """Photoshop's 8-bit Linear Light (B + 2A - 256) sits a level below the float one for each
+    layer a pixel is under; where one texture layer covers it, it too is within one level."""
+    psd, result, flat = _restore_psd(tmp_path, 8)
+    out = _levels(psd[0].numpy("color"), 8)
+    cover = np.zeros(flat.shape[:2], np.int64)
+    for layer in psd[1:]:
+        mask = layer.numpy("mask")[..., 0] > 0.5
+        blended = np.clip(out + 2 * _levels(layer.numpy("color"), 8) - 256, 0, 255)
+        out = np.where(mask[..., None], blended, out)
+        cover += mask
+    error = out - flat
+    one = cover == 1
+    assert one.sum() > 1000 and (cover > 1).sum() > 1000
+    assert np.abs(error[one]).max() <= 1
+    assert np.all(error[cover > 1] <= 0)  # below: never brighter than the flat output
+
+
+def test_restore_psd_keeps_the_metadata_byte_for_byte(tmp_path):
+    psd, _, _ = _restore_psd(tmp_path, 16)
+    resources = psd.image_resources
+    assert resources[1039].data == ICC
+    assert resources[1058].data == EXIF
+    assert resources[1060].data == XMP
+    assert resources[1028].data == IPTC
+    res = resources.get_data(1005)
+    assert (res.horizontal / 65536, res.vertical / 65536) == (300.0, 240.0)
+    _, info = read_psd_stack(tmp_path / "r.psd")
+    assert (info.icc, info.exif, info.xmp, info.dpi) == (ICC, EXIF, XMP, (300.0, 240.0))
+
+
+def test_grayscale_restore_gives_a_grayscale_psd(tmp_path):
+    psd, _, flat = _restore_psd(tmp_path, 8, channels=1)
+    assert (psd.color_mode, psd.channels, psd.depth) == (ColorMode.GRAYSCALE, 1, 8)
+    worst = int(np.abs(_composite_error(psd, flat, 8)).max())
+    assert worst <= 1, f"grayscale composite vs flat: max {worst} levels"
+
+
+def test_merge_refuses_bad_psds_in_one_line(tmp_path):
+    layers, _, _ = _stack(_photo(bits=8), 8)
+    good = write_psd_stack(tmp_path / "s.psd", layers, bits=8).read_bytes()
+    cases = {
+        "truncated.psd": good[: len(good) // 2],
+        "huge.psd": good[:14] + struct.pack(">II", 19000, 19000) + good[22:],
+        "float.psd": good[:22] + struct.pack(">H", 32) + good[24:],
+    }
+    data = PSDImage.open(tmp_path / "s.psd")[1]._channels[1].data  # High's red, PackBits
+    at = good.index(data)
+    corrupt = bytearray(good)
+    corrupt[at : at + 96] = b"\xff\xff" * 48  # the row byte counts of 48 rows
+    cases["corrupt.psd"] = bytes(corrupt)
+    # psd-tools alone decodes it without a word (rows padded): why regrain checks PackBits
+    (tmp_path / "corrupt.psd").write_bytes(cases["corrupt.psd"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert PSDImage.open(tmp_path / "corrupt.psd")[1].numpy("color").shape == (48, 64, 3)
+    messages = {}
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ImageFileError) as caught:
+            merge_psd_stack(tmp_path / name)
+        message = str(caught.value)
+        assert message.startswith(str(tmp_path / name) + ": ") and "\n" not in message, message
+        assert "must be in range" not in message and "budget" not in message, message
+        messages[name] = message
+    assert "32-bit layers are not supported" in messages["float.psd"]
+    assert "truncated or corrupt" in messages["huge.psd"]
+    assert "'High' has corrupt PackBits data" in messages["corrupt.psd"]

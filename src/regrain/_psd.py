@@ -25,7 +25,9 @@ from __future__ import annotations
 import os
 import re
 import struct
-from collections.abc import Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -421,7 +423,10 @@ def write_restore_psd(
         built = np.where(cover[..., None], _linear_light(built, levels, mix, top), built)
         doc.add(RESTORE_LAYER_NAMES[key], levels.astype(_dtype(bits)), "linear-light", opacity,
                 mask=cover)  # fmt: skip
-    flat = grid(edited + np.float32(strength) * total)
+    delta = layers["restored"] + layers["glare"] + layers["rebuilt"]  # restore's own order
+    if strength != 1.0:
+        delta *= np.float32(strength)
+    flat = grid(edited + delta)
     resources = {_ICC: info.icc, _EXIF: info.exif, _XMP: info.xmp}
     resources[_IPTC] = getattr(info, "iptc", None)
     doc.save(path, flat.astype(_dtype(bits)), resources, dpi=info.dpi)
@@ -526,6 +531,7 @@ def _open(path: str | os.PathLike[str], max_pixels: int | None) -> tuple[Any, Im
         )
     with _decoding(path):
         psd = PSDImage.open(path)
+        _check_packbits(psd, path)
         resources = psd.image_resources
         found = {key: _resource_bytes(resources, key) for key in (_ICC, _EXIF, _XMP, _IPTC)}
         dpi = None
@@ -539,26 +545,55 @@ def _open(path: str | os.PathLike[str], max_pixels: int | None) -> tuple[Any, Im
     return psd, info
 
 
-class _decoding:
+@contextmanager
+def _decoding(path: Path) -> Iterator[None]:
     """Turn any failure of psd-tools on a bad file into one line naming it (its own messages,
-    such as ``'{name}' must be in range []``, mean nothing to a user)."""
+    such as ``'{name}' must be in range []``, mean nothing to a user), warnings kept quiet."""
+    from psd_tools import PSDDecompressionWarning
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
-        if exc_type is None or issubclass(exc_type, ImageFileError | KeyboardInterrupt):
-            return False
-        if issubclass(exc_type, MemoryError):
-            raise ImageFileError(self.path, "not enough memory to decode this PSD") from None
-        if issubclass(exc_type, Exception):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # psd-tools replaces a channel it cannot decode by black and warns: here that is an error
+        warnings.simplefilter("error", PSDDecompressionWarning)
+        try:
+            yield
+        except (ImageFileError, KeyboardInterrupt):
+            raise
+        except MemoryError:
+            raise ImageFileError(path, "not enough memory to decode this PSD") from None
+        except Exception as exc:
             raise ImageFileError(
-                self.path, "cannot decode this PSD; its layer data is truncated or corrupt"
+                path, "cannot decode this PSD; its layer data is truncated or corrupt"
             ) from exc
-        return False
+
+
+def _check_packbits(psd: Any, path: Path) -> None:
+    """Refuse corrupt PackBits layer data, which psd-tools pads or clips row by row in silence
+    (a corrupt layer would merge as garbage; tests/test_psd.py shows it)."""
+    import imagecodecs
+    from psd_tools.constants import Compression
+
+    depth = psd.depth // 8
+    for layer in psd.descendants():
+        record, channels = layer._record, getattr(layer, "_channels", None) or []
+        width, height = record.right - record.left, record.bottom - record.top
+        for info, channel in zip(record.channel_info, channels, strict=False):
+            if info.id < -1 or channel.compression != Compression.RLE or width * height == 0:
+                continue  # masks have their own box; only colour and transparency are checked
+            data = channel.data
+            counts = np.frombuffer(data, ">u2", count=height) if len(data) >= 2 * height else None
+            ok = counts is not None and int(counts.sum()) == len(data) - 2 * height
+            offset = 2 * height
+            for count in counts if ok else ():
+                row = imagecodecs.packbits_decode(data[offset : offset + int(count)])
+                offset += int(count)
+                if len(row) != width * depth:
+                    ok = False
+                    break
+            if not ok:
+                raise ImageFileError(
+                    path, f"layer {layer.name!r} has corrupt PackBits data; the file is damaged"
+                )
 
 
 def _resource_bytes(resources: Any, key: int) -> bytes | None:
