@@ -21,8 +21,8 @@ from regrain._psd import (
     write_psd_stack,
     write_restore_psd,
 )
-from regrain.io import ImageInfo
 from regrain.errors import ImageFileError, ParameterError
+from regrain.io import ImageInfo
 
 ICC = bytes(range(256)) * 2 + b"regrain test profile"
 
@@ -238,10 +238,6 @@ XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
 IPTC = b"\x1c\x02\x05\x00\x0bRing SKU 42\x1c\x02\x19\x00\x04gold"
 
 
-class _Info(ImageInfo):
-    """An ImageInfo carrying IPTC bytes whether or not regrain.io has the field yet."""
-
-    iptc: bytes | None = None
 
 
 def _restore_pair(bits: int, channels: int = 3):
@@ -306,7 +302,7 @@ def test_restore_psd_has_the_named_layers_over_the_ai_edit(tmp_path, bits):
     glare = np.abs(result.layers["glare"]).max(axis=2) > 0
     assert np.array_equal(psd[3].numpy("mask")[..., 0] > 0.5, glare)
     # the AI's pixels are the bottom layer, exactly
-    original, edited = _restore_pair(bits)
+    _original, edited = _restore_pair(bits)
     assert np.array_equal(_levels(psd[0].numpy("color"), bits), _levels(edited, bits))
 
 
@@ -335,7 +331,7 @@ def test_strength_zero_hides_the_texture_at_opacity_zero(tmp_path):
 def test_photoshop_8bit_linear_light_is_within_one_level_where_one_layer_covers(tmp_path):
     """Photoshop's 8-bit Linear Light (B + 2A - 256) sits a level below the float one for each
     layer a pixel is under; where one texture layer covers it, it too is within one level."""
-    psd, result, flat = _restore_psd(tmp_path, 8)
+    psd, _result, flat = _restore_psd(tmp_path, 8)
     out = _levels(psd[0].numpy("color"), 8)
     cover = np.zeros(flat.shape[:2], np.int64)
     for layer in psd[1:]:

@@ -20,9 +20,6 @@ from regrain.cli._app import (
     user_errors,
 )
 
-LOW_FILE, HIGH_FILE, RESIDUAL_FILE = "low.tif", "high.tif", "residual.tif"
-DETAIL_FILE = "detail_{}.tif"
-
 
 @app.command()
 def split(
@@ -76,38 +73,22 @@ def split(
     """
     with user_errors():
         from regrain import io
-        from regrain._bands import split as split_bands
-        from regrain._bands import split_scales
         from regrain._checks import check_choice, check_range
         from regrain._psd import COMPRESSIONS
-        from regrain.errors import ImageFileError, ParameterError
+        from regrain._stack import split_stack
+        from regrain.errors import ParameterError
 
         # every option is checked before the (possibly large) image is read
         if radius is not None:
-            check_range(radius, "radius", low=0.0, low_open=True, unit="px")
+            check_range(radius, "radius", low=0.0, low_open=True, high=1000.0, unit="px")
         if bits not in (None, 8, 16, 32):
             raise ParameterError(f"bits must be one of 8, 16, 32; got {bits}.")
         check_choice(compression, COMPRESSIONS, "compression")
         as_psd = output.suffix.lower() == ".psd"
         if as_psd:
             io.check_output_path(output, [image], suffixes=(".psd",))
-            names = []
-        else:
-            if output.suffix and not output.is_dir():
-                raise ParameterError(
-                    f"--output must be a .psd file or a folder; got {str(output)!r}."
-                )
-            if output.exists() and not output.is_dir():
-                raise ImageFileError(output, "is a file, not a folder")
-            if scales:
-                names = [RESIDUAL_FILE, *(DETAIL_FILE.format(k) for k in range(1, scales + 1))]
-            else:
-                names = [LOW_FILE, HIGH_FILE]
-            if not output.resolve().parent.is_dir():
-                raise ImageFileError(output, f"folder {output.resolve().parent} does not exist")
-            if output.is_dir():
-                for name in names:
-                    io.check_output_path(output / name, [image])
+        elif output.suffix and not output.is_dir():
+            raise ParameterError(f"--output must be a .psd file or a folder; got {str(output)!r}.")
 
         pixels, info = io.read_image(image, max_pixels=max_pixels(max_megapixels))
         out_bits = bits or info.bits
@@ -115,68 +96,35 @@ def split(
         if as_psd and out_bits == 32:
             out_bits = 16
             notes.append("float input: the PSD stack is 16-bit")
-        grid = out_bits if out_bits in (8, 16) else None
-        if scales:
-            details, residual = split_scales(
-                pixels, scales, radius=1.0 if radius is None else radius, bits=grid
-            )
-            layers = [("Residual", residual, "normal")] + [
-                (f"Detail {k}", details[k - 1], "linear-light") for k in range(scales, 0, -1)
-            ]
-        else:
-            low, high = split_bands(pixels, 4.0 if radius is None else radius, bits=grid)
-            layers = [("Low", low, "normal"), ("High", high, "linear-light")]
-            del low, high
+        layers = split_stack(pixels, radius=radius, scales=scales, bits=out_bits)
+        del pixels
         if as_psd:
-            from regrain._psd import PsdLayer, write_psd_stack
+            from regrain._psd import write_psd_stack
 
             if info.alpha is not None:
                 notes.append("the alpha channel is not part of the stack")
             write_psd_stack(
                 output,
-                [PsdLayer(name, data, mode) for name, data, mode in layers],
+                layers,
                 bits=out_bits,
                 icc=info.icc,
                 xmp=info.xmp,
+                exif=info.exif,
+                iptc=getattr(info, "iptc", None),
                 dpi=info.dpi,
                 compression=compression,
                 inputs=[image],
             )
             written = [output]
         else:
-            written = _write_folder(output, layers, names, info, out_bits, image)
+            from regrain._stack import write_folder_stack
+
+            written = write_folder_stack(output, layers, info, bits=out_bits, inputs=[image])
     for note in notes:
         echo(f"note: {note}", quiet=quiet)
     what = f"{len(layers) - 1} detail layers + residual" if scales else "Low + High"
     where = str(output) if as_psd else f"{output}/ ({', '.join(p.name for p in written)})"
     echo(f"wrote {where}: {what}, {out_bits}-bit", quiet=quiet)
-
-
-def _write_folder(folder: Path, layers, names, info, bits: int, image: Path) -> list[Path]:
-    """Write each layer as a TIFF in *folder* (created if missing); remove them all on failure."""
-    from regrain import io
-    from regrain._bands import high_to_file
-
-    created = not folder.exists()
-    folder.mkdir(exist_ok=True)
-    by_name = {"Low": LOW_FILE, "High": HIGH_FILE, "Residual": RESIDUAL_FILE}
-    written: list[Path] = []
-    try:
-        for name, data, mode in layers:
-            target = folder / by_name.get(name, DETAIL_FILE.format(name.split()[-1]))
-            if mode == "linear-light":
-                data = high_to_file(data, bits)
-                layer_info = info.with_(alpha=None)
-            else:
-                layer_info = info
-            written.append(io.write_image(target, data, layer_info, bits=bits, inputs=[image]))
-    except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
-        if created:
-            folder.rmdir()
-        raise
-    return sorted(written, key=lambda p: names.index(p.name))
 
 
 @app.command()
@@ -212,9 +160,13 @@ def merge(
 
             image, info, notes = merge_psd_stack(inputs[0], max_pixels=limit)
         elif len(inputs) == 1 and inputs[0].is_dir():
-            image, info = _merge_files(_folder_stack(inputs[0]), limit)
+            from regrain._stack import merge_folder
+
+            image, info = merge_folder(inputs[0], max_pixels=limit)
         elif len(inputs) >= 2:
-            image, info = _merge_files(inputs, limit)
+            from regrain._stack import merge_layer_files
+
+            image, info = merge_layer_files(inputs, max_pixels=limit)
         else:
             raise ParameterError(
                 f"merge needs STACK.psd, a folder written by split, or LOW HIGH files; "
@@ -224,48 +176,3 @@ def merge(
     for note in notes:
         echo(f"note: {note}", quiet=quiet)
     echo(f"wrote {output}", quiet=quiet)
-
-
-def _folder_stack(folder: Path) -> list[Path]:
-    """The files split wrote into *folder*, base layer first."""
-    from regrain.errors import ImageFileError
-
-    if (folder / LOW_FILE).is_file() and (folder / HIGH_FILE).is_file():
-        return [folder / LOW_FILE, folder / HIGH_FILE]
-    details = sorted(folder.glob(DETAIL_FILE.format("*")))
-    if (folder / RESIDUAL_FILE).is_file() and details:
-        return [folder / RESIDUAL_FILE, *details]
-    found = ", ".join(sorted(p.name for p in folder.iterdir())) or "nothing"
-    raise ImageFileError(
-        folder,
-        f"no {LOW_FILE} + {HIGH_FILE} (or {RESIDUAL_FILE} + detail_N.tif) to merge; "
-        f"it holds: {found}",
-    )
-
-
-def _merge_files(paths: list[Path], limit: int):
-    """Read a base layer and texture layers from image files and merge them (float32, info)."""
-    from regrain import io
-    from regrain._bands import high_from_file, merge_scales
-    from regrain._bands import merge as merge_bands
-    from regrain.errors import ImageFileError
-
-    base, info = io.read_image(paths[0], max_pixels=limit)
-    highs = []
-    icc = info.icc
-    for path in paths[1:]:
-        layer, layer_info = io.read_image(path, max_pixels=limit)
-        if layer.shape[:2] != base.shape[:2]:
-            raise ImageFileError(
-                path,
-                f"is {layer.shape[1]}x{layer.shape[0]} px but {paths[0].name} is "
-                f"{base.shape[1]}x{base.shape[0]} px; the layers must have the same size",
-            )
-        if layer.shape[2] not in (1, base.shape[2]):
-            raise ImageFileError(
-                path, f"has {layer.shape[2]} channels but {paths[0].name} has {base.shape[2]}"
-            )
-        highs.append(high_from_file(layer, layer_info.bits))
-        icc = icc or layer_info.icc
-    image = merge_bands(base, highs[0]) if len(highs) == 1 else merge_scales(highs, base)
-    return image, info.with_(icc=icc)
