@@ -180,3 +180,87 @@ def test_split_refuses_a_non_psd_file_output_and_overwriting_its_input(tmp_path,
     assert result.exit_code == 2
     assert "is the input file" in result.stderr
     assert np.array_equal(tifffile.imread(source), data)
+
+
+def test_split_and_merge_through_psd_keep_the_metadata_and_orientation(tmp_path, photo16):
+    """EXIF (Orientation 6: the camera was turned), XMP and ICC go into the PSD and come back
+    on the merged file, byte for byte; the pixels are not turned."""
+    import shutil
+
+    from PIL import Image
+
+    from conftest import SAMPLE_XMP
+    from regrain import io
+
+    _, data = photo16
+    exif = Image.Exif()
+    exif[271], exif[274] = "regrain test camera", 6
+    exif_bytes = exif.tobytes()[6:]
+    # a PNG source: regrain.io's TIFF reader does not hand IFD0's Orientation on as EXIF yet
+    info = io.ImageInfo(format="png", bits=16, icc=ICC, exif=exif_bytes, xmp=SAMPLE_XMP)
+    source = io.write_image(tmp_path / "turned.png", data / np.float32(65535), info)
+    _, written = io.read_image(source)
+    _run("split", source, "-o", tmp_path / "t.psd")
+    resources = PSDImage.open(tmp_path / "t.psd").image_resources
+    assert resources[1058].data == written.exif and resources[1060].data == SAMPLE_XMP
+    _run("merge", tmp_path / "t.psd", "-o", tmp_path / "back.png")
+    back, back_info = io.read_image(tmp_path / "back.png")
+    assert back.shape == data.shape  # not turned
+    assert (back_info.icc, back_info.xmp) == (ICC, SAMPLE_XMP)
+    assert back_info.exif == written.exif
+    if shutil.which("exiftool") is None:
+        pytest.skip("exiftool is not installed; the fields were compared as bytes above")
+    fields = subprocess.run(
+        ["exiftool", "-n", "-s3", "-Orientation", "-Make", str(tmp_path / "back.png")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
+    assert fields[:2] == ["6", "regrain test camera"]
+
+
+def test_a_failed_folder_write_leaves_the_old_layers(tmp_path, photo16, monkeypatch):
+    from regrain import io
+
+    source, _ = photo16
+    _run("split", source, "-o", tmp_path / "bands", "-r", 2)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "bands").iterdir()}
+    real, calls = io.write_image, []
+
+    def second_fails(path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 2:
+            raise io.ImageFileError(path, "cannot write (No space left on device)")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(io, "write_image", second_fails)
+    result = runner.invoke(app, ["split", str(source), "-o", str(tmp_path / "bands"), "-r", "6"])
+    assert result.exit_code == 2 and "No space left" in result.stderr
+    assert len(calls) == 2
+    assert {p.name: p.read_bytes() for p in (tmp_path / "bands").iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bands", "ring.tif"]  # no temp folder
+    monkeypatch.setattr(io, "write_image", real)
+    # a new folder appears whole or not at all
+    monkeypatch.setattr(io, "write_image", second_fails)
+    calls.clear()
+    result = runner.invoke(app, ["split", str(source), "-o", str(tmp_path / "new")])
+    assert result.exit_code == 2 and not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize(
+    ("radius", "message"),
+    [
+        ("1e6", "radius must be <= 1000 px; got 1e+06."),
+        ("200", "radius 200 px must be at most the image's longest side, 120 px"),
+    ],
+)
+def test_split_refuses_a_radius_wider_than_the_image_in_one_line(
+    tmp_path, photo16, radius, message
+):
+    source, _ = photo16
+    result = runner.invoke(app, ["split", str(source), "-o", str(tmp_path / "s.psd"), "-r", radius])
+    assert result.exit_code == 2
+    assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert not (tmp_path / "s.psd").exists()
+    result = runner.invoke(app, ["split", str(source), "-o", str(tmp_path / "s"), "--scales", "9"])
+    assert "the coarsest scale's radius (256 px) must be at most" in result.stderr

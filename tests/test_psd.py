@@ -238,8 +238,6 @@ XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
 IPTC = b"\x1c\x02\x05\x00\x0bRing SKU 42\x1c\x02\x19\x00\x04gold"
 
 
-
-
 def _restore_pair(bits: int, channels: int = 3):
     """A seeded pair restore answers with every layer: a 50% veil the AI took off a textured
     square while smoothing it (restored texture and glare compensation), and zones it rebuilds."""
