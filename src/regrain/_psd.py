@@ -57,8 +57,8 @@ BLEND_KEYS: dict[str, bytes] = {"normal": b"norm", "linear-light": b"lLit"}
 """Blend modes a written layer may use -> Photoshop's 4-byte blend mode key."""
 
 COMPRESSIONS = ("auto", "raw", "rle", "zip")
-"""Values of ``compression`` for :func:`write_psd_stack`: ``auto`` is PackBits (RLE) at 8 bits
-and raw at 16 bits (PackBits grows noisy 16-bit data), ``zip`` is deflate with prediction."""
+"""Values of ``compression`` for :func:`write_psd_stack`: ``auto`` is PackBits (RLE), as ``rle``;
+``zip`` is deflate with prediction (a 16-bit stack about 20 % smaller, about 3 times slower)."""
 
 RESTORE_LAYER_NAMES = {
     "edited": "AI edit",
@@ -286,7 +286,8 @@ class _Document:
         self.bits = bits
         codes = {"raw": Compression.RAW, "rle": Compression.RLE}
         codes["zip"] = Compression.ZIP_WITH_PREDICTION
-        codes["auto"] = Compression.RLE if bits == 8 else Compression.RAW
+        codes["auto"] = Compression.RLE  # psd-tools stores every channel of a layer alike:
+        # raw 16-bit colour would leave the constant transparency channel raw too (+18 % size)
         self.compression = codes[compression]
         self.psd = PSDImage.new("RGB" if channels == 3 else "L", (width, height), depth=bits)
 
@@ -343,6 +344,8 @@ class _Document:
         # Light); the merged image is regrain's, so flat readers see the exact result
         record = self.psd._record
         record.image_data.compression = Compression.RLE if self.bits == 8 else Compression.RAW
+            Compression.RAW if self.compression == Compression.RAW else Compression.RLE
+        )
         dtype = np.uint8 if self.bits == 8 else ">u2"
         planes = [
             np.ascontiguousarray(merged[..., c], dtype).tobytes() for c in range(merged.shape[2])
