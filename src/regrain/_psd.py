@@ -344,8 +344,6 @@ class _Document:
         # Light); the merged image is regrain's, so flat readers see the exact result
         record = self.psd._record
         record.image_data.compression = Compression.RLE if self.bits == 8 else Compression.RAW
-            Compression.RAW if self.compression == Compression.RAW else Compression.RLE
-        )
         dtype = np.uint8 if self.bits == 8 else ">u2"
         planes = [
             np.ascontiguousarray(merged[..., c], dtype).tobytes() for c in range(merged.shape[2])
