@@ -264,3 +264,26 @@ def test_split_refuses_a_radius_wider_than_the_image_in_one_line(
     assert not (tmp_path / "s.psd").exists()
     result = runner.invoke(app, ["split", str(source), "-o", str(tmp_path / "s"), "--scales", "9"])
     assert "the coarsest scale's radius (256 px) must be at most" in result.stderr
+
+
+def test_the_folder_names_checked_before_the_work_are_the_ones_written():
+    from regrain._stack import folder_names, split_stack, stack_file_names
+
+    image = np.random.default_rng(1).random((40, 40, 3), dtype=np.float32)
+    for scales in (None, 3):
+        layers = split_stack(image, scales=scales, bits=16)
+        assert folder_names(layers) == stack_file_names(scales)
+
+
+def test_merge_of_a_damaged_psd_is_one_line(tmp_path, photo16):
+    source, _ = photo16
+    _run("split", source, "-o", tmp_path / "s.psd", "--bits", 8)
+    data = (tmp_path / "s.psd").read_bytes()
+    (tmp_path / "cut.psd").write_bytes(data[: len(data) // 2])
+    result = runner.invoke(app, ["merge", str(tmp_path / "cut.psd"), "-o", str(tmp_path / "o.tif")])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"regrain: error: {tmp_path / 'cut.psd'}: cannot decode this PSD; its layer data is "
+        "truncated or corrupt\n"
+    )
+    assert not (tmp_path / "o.tif").exists()

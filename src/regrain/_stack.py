@@ -32,10 +32,12 @@ __all__ = [
     "HIGH_FILE",
     "LOW_FILE",
     "RESIDUAL_FILE",
+    "check_folder_output",
     "folder_names",
     "merge_folder",
     "merge_layer_files",
     "split_stack",
+    "stack_file_names",
     "write_folder_stack",
 ]
 
@@ -83,6 +85,33 @@ def folder_names(layers: Sequence[PsdLayer]) -> list[str]:
     return [by_name.get(x.name, DETAIL_FILE.format(x.name.split()[-1])) for x in layers]
 
 
+def stack_file_names(scales: int | None = None) -> list[str]:
+    """The files of a folder stack, base first: Low + High, or Residual + Detail N..1."""
+    if scales:
+        return [RESIDUAL_FILE, *(DETAIL_FILE.format(k) for k in range(scales, 0, -1))]
+    return [LOW_FILE, HIGH_FILE]
+
+
+def check_folder_output(
+    folder: str | os.PathLike[str],
+    names: Sequence[str],
+    inputs: Iterable[str | os.PathLike[str]] = (),
+) -> Path:
+    """Before any work: *folder* can hold a stack of *names* without overwriting an input."""
+    from regrain import io
+
+    folder = Path(folder)
+    inputs = list(inputs)
+    if folder.exists() and not folder.is_dir():
+        raise ImageFileError(folder, "is a file, not a folder")
+    if not folder.resolve().parent.is_dir():
+        raise ImageFileError(folder, f"folder {folder.resolve().parent} does not exist")
+    if folder.is_dir():
+        for name in names:
+            io.check_output_path(folder / name, inputs)
+    return folder
+
+
 def write_folder_stack(
     folder: str | os.PathLike[str],
     layers: Sequence[PsdLayer],
@@ -100,16 +129,9 @@ def write_folder_stack(
     from regrain import io
     from regrain._bands import high_to_file
 
-    folder = Path(folder)
     inputs = list(inputs)
     names = folder_names(layers)
-    if folder.exists() and not folder.is_dir():
-        raise ImageFileError(folder, "is a file, not a folder")
-    if not folder.resolve().parent.is_dir():
-        raise ImageFileError(folder, f"folder {folder.resolve().parent} does not exist")
-    if folder.is_dir():
-        for name in names:
-            io.check_output_path(folder / name, inputs)
+    folder = check_folder_output(folder, names, inputs)
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".part", dir=folder.parent))
     except OSError as exc:

@@ -89,6 +89,10 @@ def split(
             io.check_output_path(output, [image], suffixes=(".psd",))
         elif output.suffix and not output.is_dir():
             raise ParameterError(f"--output must be a .psd file or a folder; got {str(output)!r}.")
+        else:
+            from regrain._stack import check_folder_output, stack_file_names
+
+            check_folder_output(output, stack_file_names(scales), [image])
 
         pixels, info = io.read_image(image, max_pixels=max_pixels(max_megapixels))
         out_bits = bits or info.bits
