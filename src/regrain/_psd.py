@@ -402,14 +402,19 @@ def write_restore_psd(
     gain = 1.0 if strength == 0 else strength / opacity  # what the layer holds, x difference
     mix = 1.0 if strength == 0 else opacity  # at strength 0 the layers show strength 1, hidden
 
-    def grid(image: np.ndarray) -> np.ndarray:  # regrain.io's rounding, in float levels
-        return np.floor(np.clip(image, 0.0, 1.0) * top + np.float32(0.5))
+    def grid(image: np.ndarray) -> np.ndarray:  # regrain.io's rounding to float levels, in place
+        np.clip(image, 0.0, 1.0, out=image)
+        image *= top
+        image += np.float32(0.5)
+        return np.floor(image, out=image)
 
-    base = grid(edited)
-    built = base.copy()  # the float Linear Light stack so far, in levels
-    total = np.zeros_like(edited)
+    # whole-image float32 buffers: the stack so far (in levels, as the float programs compute
+    # it), the differences so far, and one scratch plane set for targets and levels
+    built = grid(edited.copy())
     doc = _Document(channels, height, width, bits, "auto")
-    doc.add(RESTORE_LAYER_NAMES["edited"], base.astype(_dtype(bits)), "normal", 1.0)
+    doc.add(RESTORE_LAYER_NAMES["edited"], built.astype(_dtype(bits)), "normal", 1.0)
+    total = np.zeros_like(edited)
+    scratch = np.empty_like(edited)
     plan = [("restored", layers.get("restored_mask")), ("rebuilt", layers.get("rebuilt_mask"))]
     glare = layers["glare"]
     if np.any(glare):
@@ -418,16 +423,20 @@ def write_restore_psd(
         difference = layers[key]
         cover = np.abs(difference).max(axis=2) > 0 if mask is None else np.asarray(mask) > 0
         total += difference
-        target = grid(edited + np.float32(gain * mix) * total)
-        levels = _linear_light_levels(target, built, mix, top)
+        np.multiply(total, np.float32(gain * mix), out=scratch)
+        scratch += edited
+        levels = _linear_light_levels(grid(scratch), built, mix, top)
         levels[~cover] = np.ceil(top / 2)  # neutral where the mask hides the layer
-        built = np.where(cover[..., None], _linear_light(built, levels, mix, top), built)
         doc.add(RESTORE_LAYER_NAMES[key], levels.astype(_dtype(bits)), "linear-light", opacity,
                 mask=cover)  # fmt: skip
-    delta = layers["restored"] + layers["glare"] + layers["rebuilt"]  # restore's own order
+        _linear_light(built, levels, mix, top, cover)
+    del total, built
+    delta = np.add(layers["restored"], layers["glare"], out=scratch)  # restore's own order
+    delta += layers["rebuilt"]
     if strength != 1.0:
         delta *= np.float32(strength)
-    flat = grid(edited + delta)
+    delta += edited
+    flat = grid(delta)
     resources = {_ICC: info.icc, _EXIF: info.exif, _XMP: info.xmp}
     resources[_IPTC] = getattr(info, "iptc", None)
     doc.save(path, flat.astype(_dtype(bits)), resources, dpi=info.dpi)
@@ -441,21 +450,37 @@ def _dtype(bits: int) -> type:
 def _linear_light_levels(
     target: np.ndarray, below: np.ndarray, opacity: float, top: np.float32
 ) -> np.ndarray:
-    """The Linear Light levels that bring *below* to *target* (float levels) at *opacity*.
+    """The Linear Light levels that bring *below* to *target* (float levels) at *opacity*,
+    computed in *target*'s buffer.
 
     Linear Light in float, as GIMP, psd-tools and Photoshop at 16 bits compute it, adds
     ``opacity * (2 * L - top)`` levels; L is rounded up, so the float result lands on the target
     or one level above, and Photoshop's 8-bit ``B + 2L - 256`` on it or one below.
     """
-    wanted = (target - below) / np.float32(opacity) + top
-    levels = np.ceil(wanted / np.float32(2) - np.float32(1e-3))
-    return np.clip(levels, 0, top)
+    levels = np.subtract(target, below, out=target)
+    if opacity != 1.0:
+        levels /= np.float32(opacity)
+    levels += top
+    levels *= np.float32(0.5)
+    levels -= np.float32(1e-3)  # an exact half-way value is not rounded up by float noise
+    np.ceil(levels, out=levels)
+    return np.clip(levels, 0, top, out=levels)
 
 
-def _linear_light(below: np.ndarray, levels: np.ndarray, opacity: float, top: np.float32):
-    """Float Linear Light of *levels* over *below* at *opacity*, clipped: what GIMP shows."""
-    blended = np.clip(below + 2 * levels - top, 0, top)
-    return below + np.float32(opacity) * (blended - below)
+def _linear_light(
+    built: np.ndarray, levels: np.ndarray, opacity: float, top: np.float32, cover: np.ndarray
+) -> None:
+    """Lay *levels* over *built* in float Linear Light at *opacity* where *cover*, in place:
+    what GIMP shows (each layer clipped to the range, then mixed by its opacity)."""
+    blended = np.multiply(levels, np.float32(2))
+    blended -= top
+    blended += built
+    np.clip(blended, 0, top, out=blended)
+    blended -= built
+    if opacity != 1.0:
+        blended *= np.float32(opacity)
+    blended[~cover] = 0
+    built += blended
 
 
 # ---------------------------------------------------------------------------------------------
