@@ -394,3 +394,14 @@ def test_merge_refuses_bad_psds_in_one_line(tmp_path):
     assert "32-bit layers are not supported" in messages["float.psd"]
     assert "truncated or corrupt" in messages["huge.psd"]
     assert "'High' has corrupt PackBits data" in messages["corrupt.psd"]
+
+
+def test_a_flat_reader_gets_restore_s_output_and_metadata_from_the_psd(tmp_path):
+    """regrain.io (convert, restore's inputs) reads the merged image: the flat output exactly,
+    with the ICC profile, EXIF, XMP and resolution of the resources."""
+    from regrain import io
+
+    _, _, flat = _restore_psd(tmp_path, 16)
+    image, info = io.read_image(tmp_path / "r.psd")
+    assert np.array_equal(_levels(image, 16), flat)
+    assert (info.bits, info.icc, info.exif, info.xmp, info.dpi) == (16, ICC, EXIF, XMP, (300, 240))

@@ -48,6 +48,7 @@ __all__ = [
     "PsdLayer",
     "flatten_layers",
     "merge_psd_stack",
+    "psd_metadata",
     "read_psd_stack",
     "write_psd_stack",
     "write_restore_psd",
@@ -558,17 +559,26 @@ def _open(path: str | os.PathLike[str], max_pixels: int | None) -> tuple[Any, Im
     with _decoding(path):
         psd = PSDImage.open(path)
         _check_packbits(psd, path)
-        resources = psd.image_resources
-        found = {key: _resource_bytes(resources, key) for key in (_ICC, _EXIF, _XMP, _IPTC)}
-        dpi = None
-        if _RESOLUTION in resources:
-            res = resources.get_data(_RESOLUTION)
-            dpi = (res.horizontal / 65536, res.vertical / 65536)
+        meta = psd_metadata(psd)
+    return psd, ImageInfo(format="psd", bits=bits, path=str(path), **meta)
+
+
+def psd_metadata(psd: Any) -> dict[str, Any]:
+    """The :class:`regrain.io.ImageInfo` fields a PSD's image resources give, as keywords:
+    ``icc``, ``exif``, ``xmp`` (bytes or None), ``dpi`` ((x, y) or None) and ``iptc`` when
+    ImageInfo has that field."""
+    from regrain.io import ImageInfo
+
+    resources = psd.image_resources
+    found = {key: _resource_bytes(resources, key) for key in (_ICC, _EXIF, _XMP, _IPTC)}
+    dpi = None
+    res = resources.get_data(_RESOLUTION) if _RESOLUTION in resources else None
+    if res is not None and res.horizontal and res.vertical:
+        dpi = (res.horizontal / 65536, res.vertical / 65536)
     meta = {"icc": found[_ICC], "exif": found[_EXIF], "xmp": found[_XMP], "dpi": dpi}
     if found[_IPTC] and "iptc" in {f.name for f in fields(ImageInfo)}:
         meta["iptc"] = found[_IPTC]
-    info = ImageInfo(format="psd", bits=bits, path=str(path), **meta)
-    return psd, info
+    return meta
 
 
 @contextmanager

@@ -553,7 +553,6 @@ _PSD_MODE_PROBLEMS = {
 def _read_psd(path: Path, limits: _Limits) -> tuple[np.ndarray, dict]:
     from psd_tools import PSDImage
     from psd_tools.api.utils import get_transparency_index
-    from psd_tools.constants import Resource
 
     psd = PSDImage.open(path)
     limits.check(psd.width, psd.height)
@@ -587,27 +586,12 @@ def _read_psd(path: Path, limits: _Limits) -> tuple[np.ndarray, dict]:
     data = np.empty((psd.height, psd.width, len(keep)), dtypes[depth].newbyteorder("="))
     for i, c in enumerate(keep):
         data[..., i] = planes[c]
-    resources = psd.image_resources
-    meta = {
-        "icc": _psd_bytes(resources.get_data(Resource.ICC_PROFILE)),
-        "exif": _psd_bytes(resources.get_data(Resource.EXIF_DATA_1)),
-        "xmp": _psd_bytes(resources.get_data(Resource.XMP_METADATA)),
-        "dpi": None,
-        "extra": {},
-        "alpha_unmatte": len(keep) > colour,  # Photoshop stores the composite matted on white
-    }
+    from regrain._psd import psd_metadata
+
+    meta = psd_metadata(psd)  # ICC, EXIF, XMP, IPTC, resolution: the image resources
+    meta["extra"] = {}
+    meta["alpha_unmatte"] = len(keep) > colour  # Photoshop stores the composite matted on white
     return data, meta
-
-
-def _psd_bytes(value: Any) -> bytes | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value) or None
-    data = getattr(value, "data", None)
-    return bytes(data) if isinstance(data, bytes | bytearray) and data else None
 
 
 def _unmatte_white(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
