@@ -405,3 +405,16 @@ def test_a_flat_reader_gets_restore_s_output_and_metadata_from_the_psd(tmp_path)
     image, info = io.read_image(tmp_path / "r.psd")
     assert np.array_equal(_levels(image, 16), flat)
     assert (info.bits, info.icc, info.exif, info.xmp, info.dpi) == (16, ICC, EXIF, XMP, (300, 240))
+
+
+def test_a_pair_restore_leaves_alone_gives_neutral_hidden_layers(tmp_path):
+    original, _ = _restore_pair(8)
+    result = regrain.restore(original, original, layers=True)
+    path = write_restore_psd(tmp_path / "same.psd", original, result.layers, ImageInfo(bits=8))
+    psd = PSDImage.open(path)
+    assert [layer.name for layer in psd] == ["AI edit", "Restored texture", "Rebuilt texture"]
+    for layer in psd[1:]:
+        assert not layer.numpy("mask").any()  # masked out everywhere
+        assert np.all(_levels(layer.numpy("color"), 8) == 128)  # and neutral
+    flat = _levels(original, 8)
+    assert np.abs(_composite_error(psd, flat, 8)).max() == 0
