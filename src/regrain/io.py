@@ -18,9 +18,12 @@ imagecodecs (libpng) and its iCCP/eXIf/iTXt chunks are read and written here.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import stat
 import struct
+import time
 import tempfile
 import warnings
 import zlib
@@ -28,18 +31,23 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+
+from regrain import _metadata
 
 from regrain.errors import ImageFileError, ParameterError
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "WRITE_FORMATS",
+    "ImageHeader",
     "ImageInfo",
     "atomic_output",
+    "atomic_outputs",
     "check_output_path",
+    "probe_image",
     "read_image",
     "read_mask",
     "write_image",
@@ -73,11 +81,14 @@ class ImageInfo:
     """What regrain must remember about a file to write its result back the same way.
 
     ``format`` is ``"tiff"``, ``"png"``, ``"jpeg"`` or ``"psd"``; ``bits`` is 8, 16 or 32 (32 =
-    float samples). ``icc``, ``exif`` and ``xmp`` are the raw bytes (``exif`` as a TIFF-structured
-    block: the content of a PNG eXIf chunk, JPEG's APP1 without ``Exif\\0\\0``). ``compression``
+    float samples). ``icc``, ``exif``, ``xmp`` and ``iptc`` are the raw bytes (``exif`` as a
+    TIFF-structured block: the content of a PNG eXIf chunk, JPEG's APP1 without ``Exif\\0\\0``;
+    ``iptc`` the IPTC-IIM record, ``1C 02 ...``, without Photoshop's 8BIM wrapper). ``compression``
     is the TIFF compression (``None``, ``"lzw"``, ``"deflate"``, ``"zstd"`` ...), ``dpi`` the (x, y)
     resolution in pixels per inch. ``alpha`` is float32 (H, W) in [0, 1] or None, kept aside so the
-    core only sees colour channels.
+    core only sees colour channels. ``jpeg_quality`` (1-100) and ``jpeg_subsampling`` (``"4:4:4"``,
+    ``"4:2:2"``, ``"4:2:0"``) are a JPEG source's own, estimated from its quantization tables, and
+    what a JPEG output uses unless told otherwise (95 and 4:4:4 for other sources).
     """
 
     format: str = "tiff"
@@ -90,6 +101,9 @@ class ImageInfo:
     extra: dict = field(default_factory=dict, repr=False, compare=False)
     compression: str | None = None
     dpi: tuple[float, float] | None = None
+    iptc: bytes | None = None
+    jpeg_quality: int = 95
+    jpeg_subsampling: str = "4:4:4"
 
     def with_(self, **changes: Any) -> ImageInfo:
         return replace(self, **changes)
@@ -103,20 +117,24 @@ def read_image(
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     shape: tuple[int, ...] | None = None,
+    job: str | None = None,
 ) -> tuple[np.ndarray, ImageInfo]:
     """Read an image as float32 (H, W, C) in [0, 1] plus the :class:`ImageInfo` to write it back.
 
     C is 1 (grayscale) or 3 (RGB); alpha is returned in ``info.alpha``. 8-bit values v map to v/255,
-    16-bit to v/65535, float samples are kept as they are. The format is recognised from the file's
-    content, not its name. *max_pixels* and, when given, the expected *shape* (H, W, ...) are
-    checked from the header before any pixel is decoded.
+    16-bit to v/65535, float samples are kept as they are (NaN, infinity and values outside [0, 1]
+    are refused). The format is recognised from the file's content, not its name. *max_pixels*
+    and, when given, the expected *shape* (H, W, ...) are checked from the header before any pixel
+    is decoded; so is memory when *job* names the pipeline that will use the image (``"split"``,
+    ``"restore"`` ..., see :data:`regrain._memory.BYTES_PER_PIXEL`): what it needs against what
+    the machine has free.
 
     >>> read_image("missing.tif")
     Traceback (most recent call last):
     ...
     regrain.errors.ImageFileError: missing.tif: no such file
     """
-    return _read(Path(path), max_pixels, shape, "image")
+    return _read(Path(path), max_pixels, shape, "image", job)
 
 
 def read_mask(
@@ -136,20 +154,34 @@ def read_mask(
 
 
 def _read(
-    path: Path, max_pixels: int, shape: tuple[int, ...] | None, role: str
+    path: Path, max_pixels: int, shape: tuple[int, ...] | None, role: str, job: str | None = None
 ) -> tuple[np.ndarray, ImageInfo]:
     kind = _sniff(path)
+    if job is not None:
+        from regrain import _memory
+
+        _memory.check_job(job)  # an unknown job name is a bug of the caller: say it first
     reader = {"tiff": _read_tiff, "png": _read_png, "jpeg": _read_jpeg, "psd": _read_psd}[kind]
-    limits = _Limits(path, int(max_pixels), shape, role)
-    with _quiet():
-        try:
-            data, meta = reader(path, limits)
-        except (ImageFileError, KeyboardInterrupt):
-            raise
-        except MemoryError:
-            raise ImageFileError(path, "not enough memory to decode this image") from None
-        except Exception as exc:  # any decoder failure is a bad file, said in one line
-            raise ImageFileError(path, _corrupt(kind, exc)) from None
+    limits = _Limits(path, int(max_pixels), shape, role, job)
+    try:
+        with _quiet():
+            try:
+                data, meta = reader(path, limits)
+            except (ImageFileError, KeyboardInterrupt, MemoryError):
+                raise
+            except Exception as exc:  # any decoder failure is a bad file, said in one line
+                raise ImageFileError(path, _corrupt(kind, exc)) from None
+        return _finish(path, kind, data, meta)
+    except MemoryError:
+        raise ImageFileError(
+            path, "not enough memory to decode this image; close other programs or use a "
+            "machine with more memory"
+        ) from None  # fmt: skip
+
+
+def _finish(path: Path, kind: str, data: np.ndarray, meta: dict) -> tuple[np.ndarray, ImageInfo]:
+    if data.dtype.kind == "f":
+        _check_float_samples(path, data)
     if data.ndim == 2:
         data = data[..., None]
     colour = 3 if data.shape[2] >= 3 else 1
@@ -158,8 +190,84 @@ def _read(
     if meta.pop("alpha_unmatte", False) and alpha is not None:
         image = _unmatte_white(image, alpha)
     bits = 32 if data.dtype.kind == "f" else data.dtype.itemsize * 8
+    if meta.get("dpi") is None and meta.get("exif"):
+        meta["dpi"] = _exif_dpi(meta["exif"])
     info = ImageInfo(format=kind, bits=bits, alpha=alpha, path=str(path), **meta)
     return image, info
+
+
+def _check_float_samples(path: Path, data: np.ndarray) -> None:
+    """Refuse NaN, infinity and values outside [0, 1]: the core works on display-referred levels,
+    and a float file holding scene-referred (HDR) values would be clipped or spread silently."""
+    rows = max(1, (1 << 22) // max(1, data[0].size))
+    bad = out = 0
+    lo, hi = np.inf, -np.inf
+    for start in range(0, data.shape[0], rows):
+        block = data[start : start + rows]
+        block = block if block.ndim == 3 else block[..., None]
+        finite = np.isfinite(block)
+        bad += int(finite.shape[0] * finite.shape[1] - np.count_nonzero(finite.all(axis=2)))
+        inside = (block >= 0) & (block <= 1)  # False for NaN too
+        out += int(np.count_nonzero(~inside.all(axis=2) & finite.all(axis=2)))
+        values = block[finite]
+        if values.size:
+            lo, hi = min(lo, float(values.min())), max(hi, float(values.max()))
+    if bad:
+        raise ImageFileError(path, f"{bad} {_pixels(bad)} NaN or infinite; "
+                             "fix or clip the float image before using it")  # fmt: skip
+    if out:
+        raise ImageFileError(
+            path,
+            f"{out} {_pixels(out)} outside 0-1 (float values from {lo:g} to {hi:g}); regrain works "
+            "on display-referred images: tone-map or clip to 0-1, or save as 16 bits/channel",
+        )
+
+
+def _pixels(n: int) -> str:
+    return "pixel is" if n == 1 else "pixels are"
+
+
+def _exif_dpi(blob: bytes) -> tuple[float, float] | None:
+    """XResolution/YResolution/ResolutionUnit of an EXIF block's IFD0 in pixels per inch."""
+    parsed = _parse_exif_blob(blob)
+    if parsed is None:
+        return None
+    bo, plain, _ = parsed
+    try:
+        x = _rational(plain[282], bo)
+        y = _rational(plain[283], bo)
+        unit = struct.unpack(bo + "H", plain[296][2][:2])[0] if 296 in plain else 2
+    except (KeyError, struct.error, ZeroDivisionError):
+        return None
+    if unit == 3:
+        return (_nice_dpi(x * 2.54), _nice_dpi(y * 2.54))
+    return (x, y) if unit == 2 and x > 0 and y > 0 else None
+
+
+def _rational(entry: tuple, bo: str) -> float:
+    typ, _count, raw = entry
+    if typ != 5:
+        raise KeyError(typ)
+    num, den = struct.unpack(bo + "II", raw[:8])
+    return num / den
+
+
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _check_regular(path: Path) -> None:
+    """Refuse what is not a regular file from its inode, before open() could block on a FIFO."""
+    mode = os.stat(path).st_mode  # follows symlinks: a link to a FIFO is a FIFO
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(path)
+    if not stat.S_ISREG(mode):
+        kind = next((label for test, label in _FILE_KINDS if test(mode)), "not a regular file")
+        raise ImageFileError(path, f"is {kind}, not an image file; give a saved file")
 
 
 _MAGIC_UNSUPPORTED = (
@@ -177,6 +285,7 @@ _MAGIC_UNSUPPORTED = (
 def _sniff(path: Path) -> str:
     """Return 'tiff', 'png', 'jpeg' or 'psd' from the file's first bytes, or say why not."""
     try:
+        _check_regular(path)
         with open(path, "rb") as fh:
             head = fh.read(16)
     except FileNotFoundError:
@@ -222,6 +331,7 @@ class _Limits:
     max_pixels: int
     shape: tuple[int, ...] | None
     role: str
+    job: str | None = None
 
     def check(self, width: int, height: int) -> None:
         if width <= 0 or height <= 0:
@@ -239,6 +349,10 @@ class _Limits:
                     "both must be the same size"
                 )
             raise ImageFileError(self.path, problem)
+        if self.job is not None:
+            from regrain import _memory
+
+            _memory.check_memory(self.path, width * height, _memory.job_bytes(self.job), self.job)
 
     def too_big(self, size: str) -> str:
         return (
@@ -352,11 +466,12 @@ def _read_tiff(path: Path, limits: _Limits) -> tuple[np.ndarray, dict]:
         if page.extrasamples:
             extra["extrasamples"] = int(page.extrasamples[0])
         fh = tif.filehandle
-        exif = _tiff_exif_blob(lambda off, n: _fh_read(fh, off, n))
+        exif, iptc = _tiff_exif_blob(lambda off, n: _fh_read(fh, off, n))
     meta = {
         "icc": icc,
         "xmp": xmp,
         "exif": exif,
+        "iptc": iptc,
         "dpi": dpi,
         "compression": _TIFF_COMPRESSIONS.get(compression, "deflate"),
         "extra": extra,
@@ -435,7 +550,9 @@ def _read_png(path: Path, limits: _Limits) -> tuple[np.ndarray, dict]:
     import imagecodecs
 
     blob = path.read_bytes()
-    meta: dict[str, Any] = {"icc": None, "exif": None, "xmp": None, "dpi": None, "extra": {}}
+    meta: dict[str, Any] = {
+        "icc": None, "exif": None, "xmp": None, "iptc": None, "dpi": None, "extra": {}
+    }  # fmt: skip
     pixel_chunks: list[bytes] = [_PNG_SIGNATURE]
     try:
         chunks = list(_png_chunks(blob))
@@ -457,15 +574,41 @@ def _read_png(path: Path, limits: _Limits) -> tuple[np.ndarray, dict]:
             meta["exif"] = data[6:] if data.startswith(b"Exif\0\0") else data
         elif ctype_ == b"iTXt" and data.startswith(b"XML:com.adobe.xmp\0"):
             meta["xmp"] = _itxt_text(data)
+        elif ctype_ in (b"zTXt", b"tEXt", b"iTXt") and data.startswith(_PNG_IPTC_KEY):
+            meta["iptc"] = _metadata.iptc_from_png_text(_png_text(ctype_, data))
         elif ctype_ == b"pHYs" and len(data) == 9:
             ppx, ppy, unit = struct.unpack(">IIB", data)
             if unit == 1:  # pixels per metre; 11811 is "300 dpi"
                 meta["dpi"] = (_nice_dpi(ppx * 0.0254), _nice_dpi(ppy * 0.0254))
     if chunks[-1][0] != b"IEND":
         raise ImageFileError(path, "file is truncated (no IEND chunk)")
+    _check_png_data(path, chunks[0][1], sum(len(d) for t, d in chunks if t == b"IDAT"))
     # libpng sees only what it needs for pixels: no warnings about odd ancillary chunks on stderr
     # libpng expands palette to RGB(A) and 1/2/4-bit gray to 8-bit levels (4-bit v -> 17 v)
     return imagecodecs.png_decode(b"".join(pixel_chunks)), meta
+
+
+_PNG_IPTC_KEY = b"Raw profile type iptc\0"
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # colour type -> samples per pixel
+_DEFLATE_MAX_RATIO = 1032  # zlib's best case: 258-byte matches coded in 2 bits each
+
+
+def _check_png_data(path: Path, ihdr: bytes, idat: int) -> None:
+    """Refuse image data too short for the header's size before libpng allocates it."""
+    width, height, depth, colour = struct.unpack(">IIBB", ihdr[:10])
+    row = 1 + (width * _PNG_CHANNELS.get(colour, 1) * depth + 7) // 8
+    if idat * _DEFLATE_MAX_RATIO < row * height:
+        raise ImageFileError(
+            path, f"file is truncated ({idat} bytes of image data for {width}x{height} px)"
+        )
+
+
+def _png_text(ctype: bytes, data: bytes) -> bytes:
+    if ctype == b"tEXt":
+        return data.partition(b"\0")[2]
+    if ctype == b"zTXt":
+        return _inflate(data.partition(b"\0")[2][1:])
+    return _itxt_text(data)
 
 
 def _nice_dpi(value: float) -> float:
@@ -509,6 +652,7 @@ def _read_jpeg(path: Path, limits: _Limits) -> tuple[np.ndarray, dict]:
             raise
         with im:
             limits.check(*im.size)
+            _check_jpeg_data(path, im.size)
             mode = im.mode
             if mode in ("CMYK", "YCCK"):
                 raise ImageFileError(path, "CMYK is not supported; " + _RGB_HINT)
@@ -527,8 +671,18 @@ def _read_jpeg(path: Path, limits: _Limits) -> tuple[np.ndarray, dict]:
                 extra["subsampling"] = JpegImagePlugin.get_sampling(im)
             except Exception:
                 pass
+            iptc = None
+            for marker, segment in im.applist:
+                if marker == "APP13" and segment.startswith(b"Photoshop 3.0\0"):
+                    iptc = _metadata.iptc_from_irb(segment) or iptc
+            tables = getattr(im, "quantization", None) or {}
+            quality = _metadata.jpeg_quality(tables[0])[0] if 0 in tables else 95
             dpi = info.get("dpi")
+    sampling = _metadata.JPEG_SUBSAMPLING.get(extra.get("subsampling", 0), "4:4:4")
     meta = {
+        "iptc": iptc,
+        "jpeg_quality": quality,
+        "jpeg_subsampling": sampling if data.ndim == 3 else "4:4:4",
         "icc": info.get("icc_profile") or None,
         "exif": exif or None,
         "xmp": info.get("xmp") or None,
@@ -536,6 +690,48 @@ def _read_jpeg(path: Path, limits: _Limits) -> tuple[np.ndarray, dict]:
         "extra": extra,
     }
     return data, meta
+
+
+_JPEG_HUFFMAN_SOF = (0xC0, 0xC1, 0xC2, 0xC3)  # baseline, extended, progressive, lossless
+
+
+def _check_jpeg_data(path: Path, size: tuple[int, int]) -> None:
+    """Refuse a JPEG whose file is too short to hold its header's size, before decoding it.
+
+    libjpeg fills missing data with gray and only warns, so a 2 KB file claiming 19000 x 19000 px
+    would decode into 361 MP of gray. With Huffman coding every 8 x 8 luma block costs at least
+    one bit (its DC code), so a file under blocks / 8 bytes cannot be complete. Arithmetic-coded
+    files (rare) can be smaller and are not checked.
+    """
+    sof = _jpeg_sof(path)
+    blocks = -(-size[0] // 8) * -(-size[1] // 8)
+    have = path.stat().st_size
+    if sof in _JPEG_HUFFMAN_SOF and have * 8 < blocks:
+        raise ImageFileError(
+            path, f"file is truncated ({have} bytes; {size[0]}x{size[1]} px need at least "
+            f"{blocks // 8} bytes)"
+        )  # fmt: skip
+
+
+def _jpeg_sof(path: Path) -> int | None:
+    """The SOFn marker code of a JPEG, read by walking its header segments."""
+    with open(path, "rb") as fh:
+        fh.seek(2)
+        for _ in range(10000):
+            head = fh.read(4)
+            if len(head) < 4 or head[0] != 0xFF:
+                return None
+            marker = head[1]
+            if marker == 0xFF:  # fill byte
+                fh.seek(-3, os.SEEK_CUR)
+                continue
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                return marker
+            if marker == 0xDA:
+                return None
+            (length,) = struct.unpack(">H", head[2:4])
+            fh.seek(length - 2, os.SEEK_CUR)
+    return None
 
 
 # PSD -------------------------------------------------------------------------------------------
@@ -654,17 +850,28 @@ def write_image(
     info: ImageInfo | None = None,
     *,
     bits: int | None = None,
-    quality: int = 95,
+    quality: int | None = None,
     inputs: Iterable[str | os.PathLike[str]] = (),
+    note: str | dict | None = None,
 ) -> Path:
     """Write float32 (H, W, C) in [0, 1] to *path* atomically, as *info* describes.
 
     The format follows the extension (:data:`WRITE_FORMATS`). The bit depth is *bits* if given,
     else ``info.bits`` (16-bit in gives 16-bit out) where the format holds it: PNG stores 8/16, JPEG
     8 (a 16-bit source goes to 8-bit without complaint). TIFF keeps the source compression
-    (deflate level 1 + predictor when the source was not a TIFF). The ICC profile, EXIF, XMP and
-    resolution in *info* are written back byte-for-byte. Values are rounded to the nearest level,
-    so a file read and written unchanged is identical. JPEG has no alpha: it is dropped there.
+    (deflate level 1 + predictor when the source was not a TIFF). The ICC profile, EXIF (the
+    Software tag included), XMP, IPTC and resolution in *info* are written back byte-for-byte; an
+    ICC profile made for another colour space than the image's (RGB on gray, gray on RGB) is
+    dropped, as a PNG holding it would be invalid. Values are rounded to the nearest level, so a
+    file read and written unchanged is identical. JPEG has no alpha: it is dropped there.
+
+    JPEG *quality* None keeps ``info.jpeg_quality`` and ``info.jpeg_subsampling`` (a JPEG source's
+    own; 95 and 4:4:4 otherwise); a number sets the quality and keeps the subsampling.
+
+    *note* (what ran and its options: ``"restore"`` or ``{"command": "restore", "strength": 1}``)
+    adds an ``xmpMM:History`` event to the XMP (``stEvt:softwareAgent`` "regrain <version>",
+    ``stEvt:action`` "processed", or "derived" when the format changes), creating a minimal packet
+    when there is none; without it the XMP is written as it came.
     """
     info = info or ImageInfo()
     path = check_output_path(path, inputs)
@@ -682,12 +889,35 @@ def write_image(
                 f"got {alpha.shape[1]}x{alpha.shape[0]} px."
             )
     bits = _output_bits(fmt, bits, info.bits)
+    if quality is None:
+        quality = info.jpeg_quality
     if not 1 <= int(quality) <= 100:
         raise ParameterError(f"quality must be between 1 and 100; got {quality}.")
+    info = _fit_icc(info, image.shape[2])
+    if note is not None:
+        info = info.with_(xmp=_with_note(info, note, fmt))
     writer = {"tiff": _write_tiff, "png": _write_png, "jpeg": _write_jpeg}[fmt]
     with _quiet(), atomic_output(path) as tmp:
         writer(tmp, image, alpha, info, bits, int(quality))
     return path
+
+
+_ICC_SPACE = {1: "GRAY", 3: "RGB"}
+
+
+def _fit_icc(info: ImageInfo, channels: int) -> ImageInfo:
+    """Drop an ICC profile made for another colour space than the image's channels say."""
+    space = _metadata.icc_colour_space(info.icc)
+    if space is not None and space != _ICC_SPACE.get(channels if channels < 3 else 3):
+        return info.with_(icc=None)
+    return info
+
+
+def _with_note(info: ImageInfo, note: str | dict, fmt: str) -> bytes:
+    from regrain import __version__
+
+    action = "processed" if info.format == fmt else "derived"
+    return _metadata.add_history(info.xmp, note, action=action, agent=f"regrain {__version__}")
 
 
 def _check_write_image(image: np.ndarray) -> np.ndarray:
@@ -846,11 +1076,17 @@ def _write_tiff(
         parsed = _parse_exif_blob(info.exif)
         if parsed is not None:
             byteorder, ifd0, exif_tree = parsed
-            extratags += [(tag, typ, count, raw, True) for tag, (typ, count, raw) in ifd0.items()]
+            extratags += [
+                (tag, typ, count, raw, True)
+                for tag, (typ, count, raw) in ifd0.items()
+                if tag not in _RESOLUTION_TAGS  # written from info.dpi
+            ]
             # IFD pointer tags cannot go through tifffile: write a placeholder one code below
             # (keeps the IFD sorted) and patch code and offset once the file exists.
             ptr_type = 16 if bigtiff else 4
             extratags += [(tag - 1, ptr_type, 1, 0, True) for tag in exif_tree]
+    if info.iptc:
+        extratags.append((_IPTC_TAG, 7, len(info.iptc), info.iptc, True))
     if info.dpi:
         kwargs["resolution"] = (float(info.dpi[0]), float(info.dpi[1]))
         kwargs["resolutionunit"] = "inch"
@@ -866,7 +1102,8 @@ def _write_tiff(
         iccprofile=info.icc or None,
         extratags=extratags,
         metadata=None,
-        software="regrain",
+        software=False,  # the source's Software tag, if any, comes with its EXIF; regrain's
+        # own mark is the XMP processing note
         byteorder=byteorder,
         bigtiff=bigtiff,
         maxworkers=2,
@@ -906,6 +1143,8 @@ def _write_png(
         meta.append(_png_chunk(b"eXIf", info.exif))
     if info.xmp:
         meta.append(_png_chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + info.xmp))
+    if info.iptc:
+        meta.append(_png_chunk(b"zTXt", _metadata.iptc_png_text(info.iptc)))
     with open(tmp, "wb") as fh:
         fh.write(encoded[:ihdr_end])
         fh.writelines(meta)
@@ -923,10 +1162,12 @@ def _write_jpeg(
     data = _from_float(image, 8)
     im = Image.fromarray(data[..., 0] if data.shape[2] == 1 else data)
     options: dict[str, Any] = {"quality": quality}
-    subsampling = info.extra.get("subsampling") if info.format == "jpeg" else None
-    if subsampling is None or subsampling < 0:
-        subsampling = 0 if quality >= 90 else 2  # 4:4:4 keeps colour texture at high quality
-    options["subsampling"] = subsampling
+    options["subsampling"] = info.jpeg_subsampling if data.shape[2] == 3 else "4:4:4"
+    if info.iptc:
+        try:
+            options["extra"] = _metadata.iptc_app13(info.iptc)
+        except ValueError as exc:
+            raise ImageFileError(tmp, str(exc)) from None
     if info.icc:
         options["icc_profile"] = info.icc
     if info.exif:
@@ -950,8 +1191,11 @@ def _write_jpeg(
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4,
                16: 8, 17: 8, 18: 8}  # fmt: skip
 _SUBIFD_TAGS = (34665, 34853, 40965)  # Exif, GPS, Interoperability
-_EXIF_IFD0_TAGS = (270, 271, 272, 274, 306, 315, 33432)  # description, make, model, orientation,
-# date, artist, copyright: the IFD0 tags of an EXIF block that a TIFF IFD0 carries as well
+_RESOLUTION_TAGS = (282, 283, 296)  # XResolution, YResolution, ResolutionUnit: ImageInfo.dpi
+_EXIF_IFD0_TAGS = (270, 271, 272, 274, 282, 283, 296, 305, 306, 315, 33432)  # description, make,
+# model, orientation, resolution, software, date, artist, copyright: the IFD0 tags of an EXIF block
+# that a TIFF IFD0 carries as well
+_IPTC_TAG = 33723  # IPTC-NAA: the raw IPTC record in a TIFF's IFD0
 _MAX_ENTRIES = 1000
 
 Entries = dict[int, Any]  # tag -> (type, count, raw value bytes) or a nested Entries for a sub-IFD
@@ -1001,21 +1245,29 @@ def _tiff_header(read: Callable[[int, int], bytes]) -> tuple[str, bool, int]:
     return bo, False, struct.unpack(bo + "I", head[4:8])[0]
 
 
-def _tiff_exif_blob(read: Callable[[int, int], bytes]) -> bytes | None:
-    """The EXIF of a TIFF file as a TIFF-structured block, or None when it has no Exif/GPS IFD."""
+def _tiff_exif_blob(read: Callable[[int, int], bytes]) -> tuple[bytes | None, bytes | None]:
+    """(EXIF, IPTC) of a TIFF file: the EXIF as a TIFF-structured block (its Exif/GPS IFDs and the
+    IFD0 tags an EXIF block carries: orientation, software, camera, resolution ...), None when
+    there is nothing but the resolution; the IPTC record of tag 33723 as its raw bytes."""
     try:
         bo, big, first = _tiff_header(read)
         ifd0 = _read_ifd(read, first, bo, big)
     except (struct.error, ValueError):
-        return None
+        return None, None
+    iptc_entry = ifd0.get(_IPTC_TAG)
+    iptc = bytes(iptc_entry[2]) if isinstance(iptc_entry, tuple) and iptc_entry[2] else None
     tree = {t: v for t, v in ifd0.items() if t in _EXIF_IFD0_TAGS or t in (34665, 34853)}
-    if 34665 not in tree and 34853 not in tree:
-        return None
-    return (
+    unit = tree.get(296)
+    if unit is None or unit[2][: 2] in (b"\0\1", b"\1\0"):  # no unit: not a resolution
+        tree = {t: v for t, v in tree.items() if t not in _RESOLUTION_TAGS}
+    if not set(tree) - set(_RESOLUTION_TAGS):
+        return None, iptc
+    blob = (
         (b"II*\0" if bo == "<" else b"MM\0*")
         + struct.pack(bo + "I", 8)
         + _pack_ifd(tree, 8, bo, False)
     )
+    return blob, iptc
 
 
 def _parse_exif_blob(blob: bytes) -> tuple[str, Entries, Entries] | None:
