@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from xml.etree import ElementTree
 
 __all__ = [
+    "JPEG_SUBSAMPLING",
     "add_history",
     "icc_colour_space",
     "iptc_from_irb",
@@ -29,7 +30,6 @@ __all__ = [
     "iptc_irb",
     "iptc_png_text",
     "jpeg_quality",
-    "JPEG_SUBSAMPLING",
 ]
 
 # ----------------------------------------------------------------------------------------- IPTC
@@ -160,7 +160,7 @@ _NS_MM = "http://ns.adobe.com/xap/1.0/mm/"
 _NS_EVT = "http://ns.adobe.com/xap/1.0/sType/ResourceEvent#"
 
 _EMPTY_PACKET = (
-    "<?xpacket begin=\"\ufeff\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
+    '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
     '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
     f' <rdf:RDF xmlns:rdf="{_NS_RDF}">\n'
     " </rdf:RDF>\n"
@@ -236,7 +236,7 @@ def add_history(
         mm_decl = "" if mm else f' xmlns:xmpMM="{_NS_MM}"'
         mm = mm or "xmpMM"
         block = (
-            f"  <{rdf}:Description {rdf}:about=\"\"{mm_decl}{declare}>\n"
+            f'  <{rdf}:Description {rdf}:about=""{mm_decl}{declare}>\n'
             f"   <{mm}:History>\n    <{rdf}:Seq>\n"
             f"     <{rdf}:li><{rdf}:Description {fields}/></{rdf}:li>\n"
             f"    </{rdf}:Seq>\n   </{mm}:History>\n  </{rdf}:Description>\n "

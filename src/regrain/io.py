@@ -21,10 +21,11 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 import stat
 import struct
-import time
 import tempfile
+import time
 import warnings
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -36,7 +37,6 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from regrain import _metadata
-
 from regrain.errors import ImageFileError, ParameterError
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "probe_image",
     "read_image",
     "read_mask",
+    "remove_stale_parts",
     "write_image",
 ]
 
@@ -135,6 +136,82 @@ def read_image(
     regrain.errors.ImageFileError: missing.tif: no such file
     """
     return _read(Path(path), max_pixels, shape, "image", job)
+
+
+class ImageHeader(NamedTuple):
+    """What a file's header says, read without decoding a pixel (:func:`probe_image`)."""
+
+    format: str
+    width: int
+    height: int
+    channels: int
+    bits: int
+
+
+def probe_image(
+    path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> ImageHeader:
+    """Format, size, channels (alpha included) and bits per sample from the header alone.
+
+    Cheap (reads a few KB): use it to compare a pair's sizes before decoding either file. A
+    missing, non-regular or unsupported file, or one above *max_pixels*, raises the same
+    one-line :class:`ImageFileError` that :func:`read_image` would.
+    """
+    path = Path(path)
+    kind = _sniff(path)
+    try:
+        with _quiet():
+            header = _PROBES[kind](path)
+    except ImageFileError:
+        raise
+    except Exception as exc:
+        raise ImageFileError(path, _corrupt(kind, exc)) from None
+    _Limits(path, int(max_pixels), None, "image").check(header.width, header.height)
+    return header
+
+
+def _probe_tiff(path: Path) -> ImageHeader:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages[0]
+        return ImageHeader(
+            "tiff", page.imagewidth, page.imagelength, page.samplesperpixel, page.bitspersample
+        )
+
+
+def _probe_png(path: Path) -> ImageHeader:
+    with open(path, "rb") as fh:
+        head = fh.read(33)
+    if len(head) < 33 or head[12:16] != b"IHDR":
+        raise ImageFileError(path, "corrupt PNG: no IHDR header chunk")
+    width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
+    channels = 3 if colour == 3 else _PNG_CHANNELS.get(colour, 1)  # palette decodes to RGB
+    return ImageHeader("png", width, height, channels, 8 if colour == 3 else depth)
+
+
+def _probe_jpeg(path: Path) -> ImageHeader:
+    from PIL import Image
+
+    with _pillow_limit(None), Image.open(path, formats=["JPEG"]) as im:  # header only: lazy
+        return ImageHeader("jpeg", im.width, im.height, len(im.getbands()), 8)
+
+
+def _probe_psd(path: Path) -> ImageHeader:
+    with open(path, "rb") as fh:
+        head = fh.read(26)
+    if len(head) < 26:
+        raise ImageFileError(path, "file is truncated (no PSD header)")
+    channels, height, width, depth, _mode = struct.unpack(">HIIHH", head[12:26])
+    return ImageHeader("psd", width, height, channels, depth)
+
+
+_PROBES: dict[str, Callable[[Path], ImageHeader]] = {
+    "tiff": _probe_tiff,
+    "png": _probe_png,
+    "jpeg": _probe_jpeg,
+    "psd": _probe_psd,
+}
 
 
 def read_mask(
@@ -948,41 +1025,167 @@ def _output_bits(fmt: str, bits: int | None, source_bits: int) -> int:
     return bits or source_bits
 
 
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+_STALE_AGE = 3600.0  # s: a temporary file nobody has written for an hour has no writer left
+_HOST = format(zlib.crc32(os.uname().nodename.encode()), "08x")
+_PART = re.compile(r"^\.(?P<name>.+)\.(?:(?P<pid>\d+)@(?P<host>[0-9a-f]{8})\.)?[^.]+\.part$")
+_CLEANED: set[str] = set()
+
+
+def _write_error(path: Path, exc: OSError) -> ImageFileError:
+    """An OSError from writing *path* in one line; a full disk or quota says "disk full"."""
+    reason = exc.strerror or str(exc)
+    if exc.errno in _DISK_FULL or ("requested and" in str(exc) and "written" in str(exc)):
+        return ImageFileError(path, f"disk full: {reason}; free some space and run again")
+    return ImageFileError(path, f"cannot write ({reason})")
+
+
+def _fsync(path: Path, *, folder: bool = False) -> None:
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if folder else 0))
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if not folder or exc.errno not in (errno.EINVAL, errno.ENOTSUP):
+            raise  # some file systems cannot fsync a folder: the files themselves are safe
+    finally:
+        os.close(fd)
+
+
+def remove_stale_parts(folder: Path, *, now: float | None = None) -> list[Path]:
+    """Remove temporary files that regrain's killed runs left in *folder*; return them.
+
+    A file named as :class:`atomic_output` names them (``.<name>.<pid>@<host>.<random>.part``)
+    is stale when its writer, a process of this machine, no longer runs, or when nobody has
+    written to it for an hour (a writer on another machine sharing the folder, or a name without
+    the pid, from before). Other hidden files are never touched.
+    """
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _PART.match(entry.name)
+        if not m or not entry.is_file(follow_symlinks=False):
+            continue
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        dead = m["pid"] is not None and m["host"] == _HOST and not _running(int(m["pid"]))
+        if dead or age > _STALE_AGE:
+            try:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+            except OSError:
+                pass
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # someone else's process (or a pid we cannot test): leave its file
+    return True
+
+
+def _new_part(path: Path) -> Path:
+    folder = str(path.parent.resolve())
+    if folder not in _CLEANED:  # once per folder and process: a batch writes thousands of files
+        _CLEANED.add(folder)
+        remove_stale_parts(path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.{os.getpid()}@{_HOST}.", suffix=".part", dir=path.parent
+        )
+    except OSError as exc:
+        raise ImageFileError(path, f"cannot write here ({exc.strerror or exc})") from None
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+    finally:
+        os.close(fd)
+    return Path(tmp)
+
+
 class atomic_output:
     """Context manager yielding a temporary path beside *path*, renamed onto it on success.
 
-    The temporary file (``.<name>.<random>.part``, mode as the umask says) is removed on any
-    failure, KeyboardInterrupt included, so an interrupted write never leaves half a file; an
-    OSError becomes an :class:`ImageFileError` naming *path*. Every writer in regrain uses it.
+    The temporary file (``.<name>.<pid>@<host>.<random>.part``, mode as the umask says) is
+    fsynced before the rename and the folder after it, so a power cut leaves the old file or the
+    new one. It is removed on any failure, KeyboardInterrupt included; an OSError becomes an
+    :class:`ImageFileError` naming *path* ("disk full: ..." for ENOSPC and quotas). The first
+    write into a folder removes what killed runs left there (:func:`remove_stale_parts`).
+    Every writer in regrain uses it.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
 
     def __enter__(self) -> Path:
-        try:
-            fd, tmp = tempfile.mkstemp(
-                prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent
-            )
-        except OSError as exc:
-            raise ImageFileError(self.path, f"cannot write here ({exc.strerror or exc})") from None
-        os.fchmod(fd, 0o666 & ~_umask())
-        os.close(fd)
-        self.tmp = Path(tmp)
+        self.tmp = _new_part(self.path)
         return self.tmp
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is None:
-            try:
-                os.replace(self.tmp, self.path)
-                return
-            except OSError as err:
-                self.tmp.unlink(missing_ok=True)
-                raise ImageFileError(self.path, f"cannot write ({err.strerror or err})") from None
-        self.tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and not isinstance(exc, ImageFileError):
-            # disk full, quota, I/O error: a problem with the output, not a bug
-            raise ImageFileError(self.path, f"cannot write ({exc.strerror or exc})") from None
+        _finish_parts([(self.tmp, self.path)], exc_type, exc)
+
+
+class atomic_outputs:
+    """Write a set of files as a whole: yields one temporary path per target, in order.
+
+    On success every file is fsynced, then all are renamed onto their targets (renames need no
+    space, so a full disk can no longer fail the set half way); on any failure every temporary
+    file is removed and no target changes. ::
+
+        with atomic_outputs([folder / "low.tif", folder / "high.tif"]) as (low, high):
+            write_low(low); write_high(high)
+    """
+
+    def __init__(self, paths: Iterable[str | os.PathLike[str]]) -> None:
+        self.paths = [Path(p) for p in paths]
+
+    def __enter__(self) -> list[Path]:
+        self.tmps: list[Path] = []
+        try:
+            for path in self.paths:
+                self.tmps.append(_new_part(path))
+        except BaseException:
+            for tmp in self.tmps:
+                tmp.unlink(missing_ok=True)
+            raise
+        return list(self.tmps)
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        _finish_parts(list(zip(self.tmps, self.paths, strict=True)), exc_type, exc)
+
+
+def _finish_parts(pairs: list[tuple[Path, Path]], exc_type: Any, exc: Any) -> None:
+    """Rename every (temporary, target) on success, after fsyncing them; else remove them all."""
+    if exc_type is None:
+        done = 0
+        try:
+            for tmp, _ in pairs:
+                _fsync(tmp)
+            for tmp, path in pairs:
+                os.replace(tmp, path)
+                done += 1
+            for folder in {path.parent for _, path in pairs}:
+                _fsync(folder, folder=True)
+            return
+        except OSError as err:
+            for tmp, _ in pairs[done:]:
+                tmp.unlink(missing_ok=True)
+            raise _write_error(pairs[min(done, len(pairs) - 1)][1], err) from None
+    for tmp, _ in pairs:
+        tmp.unlink(missing_ok=True)
+    if isinstance(exc, OSError) and not isinstance(exc, ImageFileError):
+        # disk full, quota, I/O error: a problem with the output, not a bug
+        raise _write_error(pairs[0][1], exc) from None
 
 
 _UMASK: int | None = None
@@ -1258,7 +1461,7 @@ def _tiff_exif_blob(read: Callable[[int, int], bytes]) -> tuple[bytes | None, by
     iptc = bytes(iptc_entry[2]) if isinstance(iptc_entry, tuple) and iptc_entry[2] else None
     tree = {t: v for t, v in ifd0.items() if t in _EXIF_IFD0_TAGS or t in (34665, 34853)}
     unit = tree.get(296)
-    if unit is None or unit[2][: 2] in (b"\0\1", b"\1\0"):  # no unit: not a resolution
+    if unit is None or unit[2][:2] in (b"\0\1", b"\1\0"):  # no unit: not a resolution
         tree = {t: v for t, v in tree.items() if t not in _RESOLUTION_TAGS}
     if not set(tree) - set(_RESOLUTION_TAGS):
         return None, iptc
