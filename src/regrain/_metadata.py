@@ -139,7 +139,10 @@ def jpeg_quality(luminance: list[int] | tuple[int, ...]) -> tuple[int, bool]:
     for q, ref in _IJG_TABLES.items():
         if ref == table:
             return q, True
-    best = min(_IJG_TABLES, key=lambda q: sum(abs(a - b) for a, b in zip(_IJG_TABLES[q], table)))
+    best = min(
+        _IJG_TABLES,
+        key=lambda q: sum(abs(a - b) for a, b in zip(_IJG_TABLES[q], table, strict=True)),
+    )
     return best, False
 
 

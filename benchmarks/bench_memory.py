@@ -1,0 +1,110 @@
+"""Memory benchmark: peak resident memory per pixel of every command, for ``regrain._memory``.
+
+Each command runs as its own process on 16-bit RGB TIFFs of 4 and 16 MP (a seeded gradient with
+noise; the "edited" copy has a smoothed square, so restore and inspect have work to do). Its peak
+RSS comes from the kernel (``os.wait4``'s ``ru_maxrss``); the interpreter's own (Python with
+numpy and regrain imported, measured the same way) is subtracted, and the rest divided by the
+pixel count. The table printed is what :data:`regrain._memory.BYTES_PER_PIXEL` holds, rounded up
+by about 20 %.
+
+    .venv/bin/python benchmarks/bench_memory.py [--sizes 4 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+OUT_DIR = Path("bench-output") / "memory"
+PY = sys.executable
+REGRAIN = [PY, "-m", "regrain"]
+
+
+def make_inputs(megapixels: int) -> dict[str, Path]:
+    import tifffile
+    from PIL import Image
+
+    folder = OUT_DIR / f"{megapixels}mp"
+    folder.mkdir(parents=True, exist_ok=True)
+    width = int(math.sqrt(megapixels * 1e6 * 3 / 2))
+    height = int(megapixels * 1e6 / width)
+    paths = {n: folder / f"{n}.tif" for n in ("original", "edited")}
+    paths["mask"] = folder / "mask.png"
+    if all(p.exists() for p in paths.values()):
+        return paths
+    rng = np.random.default_rng(0)
+    ramp = np.add.outer(np.linspace(0, 0.6, height), np.linspace(0, 0.3, width))
+    image = np.empty((height, width, 3), np.uint16)
+    for c in range(3):
+        noise = rng.normal(0, 0.03, (height, width))
+        image[..., c] = np.clip((ramp + 0.1 * c + noise) * 65535, 0, 65535)
+    tifffile.imwrite(paths["original"], image, photometric="rgb")
+    h0, w0 = height // 3, width // 3
+    edited = image.copy()
+    edited[h0 : 2 * h0, w0 : 2 * w0] = image[h0 : 2 * h0, w0 : 2 * w0].mean(axis=(0, 1))
+    tifffile.imwrite(paths["edited"], edited, photometric="rgb")
+    mask = np.zeros((height, width), np.uint8)
+    mask[h0 : 2 * h0, w0 : 2 * w0] = 255
+    Image.fromarray(mask).save(paths["mask"])
+    return paths
+
+
+def commands(p: dict[str, Path], out: Path) -> dict[str, list[str]]:
+    o, e, m = str(p["original"]), str(p["edited"]), str(p["mask"])
+    split = out / "split"
+    return {
+        "read": [PY, "-c", f"from regrain import io; io.read_image({o!r})"],
+        "convert": [*REGRAIN, "convert", o, "-o", str(out / "convert.png"), "-q"],
+        "split": [*REGRAIN, "split", o, "-o", str(split), "-q"],
+        "merge": [*REGRAIN, "merge", str(split), "-o", str(out / "merge.tif"), "-q"],
+        "grain": [*REGRAIN, "grain", o, "--material", "skin", "--mask", m, "-o",
+                  str(out / "grain.tif"), "-q"],  # fmt: skip
+        "blend": [*REGRAIN, "blend", o, e, "-o", str(out / "blend.tif"), "-q"],
+        "graft": [*REGRAIN, "graft", o, "--source", "0,0,256,256", "--mask", m, "-o",
+                  str(out / "graft.tif"), "-q"],  # fmt: skip
+        "luminosity": [*REGRAIN, "luminosity", o, e, "-o", str(out / "lum.tif"), "-q"],
+        "restore": [*REGRAIN, "restore", o, e, "-o", str(out / "restore.tif"), "-q"],
+        "inspect": [*REGRAIN, "inspect", o, e, "-q"],
+    }
+
+
+def peak_rss(cmd: list[str]) -> int:
+    """Peak resident memory of *cmd*'s process in bytes (Linux reports ru_maxrss in KB)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+        raise SystemExit(f"{' '.join(cmd[:4])} failed ({proc.returncode}): {err[-300:]}")
+    return usage.ru_maxrss * 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[4, 16], help="megapixels")
+    args = parser.parse_args()
+    base = peak_rss([PY, "-c", "import numpy, regrain.io, regrain._memory"])
+    rows: dict[str, list[float]] = {}
+    for mp in args.sizes:
+        paths = make_inputs(mp)
+        pixels = math.prod(np.asarray(__import__("tifffile").TiffFile(paths["original"])
+                                      .pages[0].shape[:2]))  # fmt: skip
+        out = OUT_DIR / f"{mp}mp-out"
+        out.mkdir(exist_ok=True)
+        for job, cmd in commands(paths, out).items():
+            rows.setdefault(job, []).append((peak_rss(cmd) - base) / pixels)
+    print(f"interpreter: {base / 1e6:.0f} MB")
+    print(f"{'job':<12}" + "".join(f"{f'{mp} MP':>10}" for mp in args.sizes) + f"{'table':>8}")
+    for job, values in rows.items():
+        table = math.ceil(max(values) * 1.2 / 5) * 5
+        print(f"{job:<12}" + "".join(f"{v:>10.1f}" for v in values) + f"{table:>8}")
+
+
+if __name__ == "__main__":
+    main()
