@@ -63,11 +63,31 @@ def commands(p: dict[str, Path], out: Path) -> dict[str, list[str]]:
         "convert": [*REGRAIN, "convert", o, "-o", str(out / "convert.png"), "-q"],
         "split": [*REGRAIN, "split", o, "-o", str(split), "-q"],
         "merge": [*REGRAIN, "merge", str(split), "-o", str(out / "merge.tif"), "-q"],
-        "grain": [*REGRAIN, "grain", o, "--material", "skin", "--mask", m, "-o",
-                  str(out / "grain.tif"), "-q"],  # fmt: skip
+        "grain": [
+            *REGRAIN,
+            "grain",
+            o,
+            "--material",
+            "skin",
+            "--mask",
+            m,
+            "-o",
+            str(out / "grain.tif"),
+            "-q",
+        ],  # fmt: skip
         "blend": [*REGRAIN, "blend", o, e, "-o", str(out / "blend.tif"), "-q"],
-        "graft": [*REGRAIN, "graft", o, "--source", "0,0,256,256", "--mask", m, "-o",
-                  str(out / "graft.tif"), "-q"],  # fmt: skip
+        "graft": [
+            *REGRAIN,
+            "graft",
+            o,
+            "--source",
+            "0,0,256,256",
+            "--mask",
+            m,
+            "-o",
+            str(out / "graft.tif"),
+            "-q",
+        ],  # fmt: skip
         "luminosity": [*REGRAIN, "luminosity", o, e, "-o", str(out / "lum.tif"), "-q"],
         "restore": [*REGRAIN, "restore", o, e, "-o", str(out / "restore.tif"), "-q"],
         "inspect": [*REGRAIN, "inspect", o, e, "-q"],
