@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -74,7 +75,7 @@ def commands(p: dict[str, Path], out: Path) -> dict[str, list[str]]:
             "-o",
             str(out / "grain.tif"),
             "-q",
-        ],  # fmt: skip
+        ],
         "blend": [*REGRAIN, "blend", o, e, "-o", str(out / "blend.tif"), "-q"],
         "graft": [
             *REGRAIN,
@@ -87,7 +88,7 @@ def commands(p: dict[str, Path], out: Path) -> dict[str, list[str]]:
             "-o",
             str(out / "graft.tif"),
             "-q",
-        ],  # fmt: skip
+        ],
         "luminosity": [*REGRAIN, "luminosity", o, e, "-o", str(out / "lum.tif"), "-q"],
         "restore": [*REGRAIN, "restore", o, e, "-o", str(out / "restore.tif"), "-q"],
         "inspect": [*REGRAIN, "inspect", o, e, "-q"],
@@ -113,10 +114,12 @@ def main() -> None:
     rows: dict[str, list[float]] = {}
     for mp in args.sizes:
         paths = make_inputs(mp)
-        pixels = math.prod(np.asarray(__import__("tifffile").TiffFile(paths["original"])
-                                      .pages[0].shape[:2]))  # fmt: skip
+        pixels = math.prod(
+            np.asarray(__import__("tifffile").TiffFile(paths["original"]).pages[0].shape[:2])
+        )
         out = OUT_DIR / f"{mp}mp-out"
-        out.mkdir(exist_ok=True)
+        shutil.rmtree(out, ignore_errors=True)  # restore refuses to overwrite
+        out.mkdir()
         for job, cmd in commands(paths, out).items():
             rows.setdefault(job, []).append((peak_rss(cmd) - base) / pixels)
     print(f"interpreter: {base / 1e6:.0f} MB")

@@ -12,7 +12,6 @@ import io as _bytes_io
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import imagecodecs
@@ -21,11 +20,9 @@ import pytest
 import tifffile
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from icc_profiles import prophoto_icc  # noqa: E402
-
-from regrain import _metadata, io  # noqa: E402
-from regrain.errors import ImageFileError  # noqa: E402
+from icc_profiles import prophoto_icc
+from regrain import __version__, _metadata, io
+from regrain.errors import ImageFileError
 
 EXIFTOOL = shutil.which("exiftool")
 needs_exiftool = pytest.mark.skipif(EXIFTOOL is None, reason="exiftool is not installed")
@@ -170,10 +167,10 @@ def test_iptc_icc_and_xmp_bytes_are_kept(
 @needs_exiftool
 def test_note_without_xmp_creates_a_valid_packet(tmp_path: Path) -> None:
     image = np.full((4, 4, 3), 0.5, np.float32)
-    out = io.write_image(tmp_path / "a.png", image, io.ImageInfo(),
-                         note={"command": "restore", "strength": 1, "material": "auto"})  # fmt: skip
+    note = {"command": "restore", "strength": 1, "material": "auto"}
+    out = io.write_image(tmp_path / "a.png", image, io.ImageInfo(), note=note)
     fields = exif_fields(out)
-    assert fields["XMP-xmpMM:HistoryAction"] == "derived"  # a new file from a tiff-less source
+    assert fields["XMP-xmpMM:HistoryAction"] == "derived"  # TIFF (the default info) -> PNG
     assert fields["XMP-xmpMM:HistoryParameters"] == "restore: strength=1, material=auto"
     assert "XMP-xmp:CreatorTool" not in fields
     assert "ExifTool:Warning" not in fields
@@ -183,13 +180,13 @@ def test_note_without_xmp_creates_a_valid_packet(tmp_path: Path) -> None:
 def test_note_appends_to_an_existing_history(tmp_path: Path, sources: dict[str, Path]) -> None:
     src = tmp_path / "h.tif"
     shutil.copy(sources["tif16"], src)
-    subprocess.run([EXIFTOOL, "-q", "-overwrite_original", "-XMP-xmpMM:HistoryAction=saved",
-                    "-XMP-xmpMM:HistorySoftwareAgent=Adobe Photoshop", str(src)], check=True)  # fmt: skip
+    history = ["-XMP-xmpMM:HistoryAction=saved", "-XMP-xmpMM:HistorySoftwareAgent=Adobe Photoshop"]
+    subprocess.run([EXIFTOOL, "-q", "-overwrite_original", *history, str(src)], check=True)
     image, info = io.read_image(src)
     out = io.write_image(tmp_path / "o.tif", image, info, note="split radius=4")
     fields = exif_fields(out)
     assert fields["XMP-xmpMM:HistoryAction"] == ["saved", "processed"]
-    assert fields["XMP-xmpMM:HistorySoftwareAgent"] == ["Adobe Photoshop", "regrain 0.1.0"]
+    assert fields["XMP-xmpMM:HistorySoftwareAgent"] == ["Adobe Photoshop", f"regrain {__version__}"]
     assert fields["XMP-xmp:CreatorTool"] == "Lightroom"
     _, again = io.read_image(out)
     # the original packet is all there, the event inserted into it; padding pays for it
