@@ -93,11 +93,12 @@ def _read_int(path: Path) -> int | None:
         return None
 
 
-def _cgroup_room() -> int | None:
+def _cgroup_room(
+    root: Path = Path("/sys/fs/cgroup"), membership: Path = Path("/proc/self/cgroup")
+) -> int | None:
     """Limit minus usage of this process's memory cgroup (v2 unified, else v1), or None."""
-    root = Path("/sys/fs/cgroup")
     try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
+        lines = membership.read_text().splitlines()
     except OSError:
         return None
     rooms = []
