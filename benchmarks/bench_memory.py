@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from regrain import io
+
 OUT_DIR = Path("bench-output") / "memory"
 PY = sys.executable
 REGRAIN = [PY, "-m", "regrain"]
@@ -109,14 +111,21 @@ def peak_rss(cmd: list[str]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[4, 16], help="megapixels")
+    parser.add_argument("--make", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.make:
+        make_inputs(args.make)
+        return
+    # inputs are made by a child: a child's ru_maxrss starts from its parent's RSS at fork, so
+    # this process stays small and the same for every measurement (the baseline subtracts it)
+    for mp in args.sizes:
+        subprocess.run([PY, __file__, "--make", str(mp)], check=True)
     base = peak_rss([PY, "-c", "import numpy, regrain.io, regrain._memory"])
     rows: dict[str, list[float]] = {}
     for mp in args.sizes:
         paths = make_inputs(mp)
-        pixels = math.prod(
-            np.asarray(__import__("tifffile").TiffFile(paths["original"]).pages[0].shape[:2])
-        )
+        header = io.probe_image(paths["original"])
+        pixels = header.width * header.height
         out = OUT_DIR / f"{mp}mp-out"
         shutil.rmtree(out, ignore_errors=True)  # restore refuses to overwrite
         out.mkdir()

@@ -91,8 +91,8 @@ def test_read_with_job_refuses_before_decoding(tmp_path: Path, monkeypatch) -> N
 
 
 def test_table_covers_every_command() -> None:
-    assert set(_memory.BYTES_PER_PIXEL) == {"read", "convert", "split", "merge", "grain", "blend",
-                                            "graft", "luminosity", "restore", "inspect"}  # fmt: skip
+    jobs = "read convert split merge grain blend graft luminosity restore inspect".split()
+    assert set(_memory.BYTES_PER_PIXEL) == set(jobs)
     assert all(v >= 18 for v in _memory.BYTES_PER_PIXEL.values())  # >= float32 RGB + 16-bit file
 
 
