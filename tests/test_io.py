@@ -6,8 +6,12 @@ reader is checked on files it did not make; the written files are read back the 
 
 from __future__ import annotations
 
+import errno
 import os
 import struct
+import subprocess
+import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -497,3 +501,166 @@ def test_samples_are_what_the_readme_says() -> None:
         assert (SAMPLES / name).stat().st_size < 1_500_000
     assert io.read_image(SAMPLES / "chelsea.png")[0].shape == (300, 451, 3)
     assert io.read_image(SAMPLES / "coffee.jpg")[1].icc == info.icc
+
+
+# ------------------------------------------------------------------- files that are not files
+
+_READ_FIFO = """
+import signal, sys
+from regrain import io
+signal.alarm(10)  # a hang fails the test instead of blocking the suite
+try:
+    getattr(io, sys.argv[1])(sys.argv[2])
+except Exception as exc:
+    print(exc)
+"""
+
+
+@pytest.mark.parametrize("reader", ["read_image", "read_mask", "probe_image"])
+def test_fifo_is_refused_without_blocking(tmp_path: Path, reader: str) -> None:
+    fifo = tmp_path / "pipe.tif"
+    os.mkfifo(fifo)
+    link = tmp_path / "link.tif"
+    link.symlink_to(fifo)
+    for path in (fifo, link):
+        out = subprocess.run([sys.executable, "-c", _READ_FIFO, reader, str(path)],
+                             capture_output=True, text=True, timeout=30)  # fmt: skip
+        assert out.stdout.strip() == (
+            f"{path}: is a FIFO (named pipe), not an image file; give a saved file"
+        ), out.stderr
+
+
+def test_character_device_is_refused() -> None:
+    with pytest.raises(ImageFileError, match=r"^/dev/null: is a character device, not an image"):
+        io.read_image("/dev/null")
+
+
+# ------------------------------------------------------------------------ truncated and memory
+
+
+def test_jpeg_cut_short_is_refused(tmp_path: Path) -> None:
+    pixels = np.random.default_rng(3).integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    buf = tmp_path / "full.jpg"
+    Image.fromarray(pixels).save(buf, quality=90)
+    data = buf.read_bytes()
+    for fraction in (0.2, 0.5, 0.95):
+        cut = tmp_path / f"cut{fraction}.jpg"
+        cut.write_bytes(data[: int(len(data) * fraction)])
+        with pytest.raises(ImageFileError, match="truncated"):
+            io.read_image(cut)
+
+
+def test_jpeg_data_ending_before_the_header_size_is_refused(tmp_path: Path) -> None:
+    # a complete small JPEG (EOI and all) whose header claims 4000 x 3000 px: libjpeg would pad
+    # it with gray and only warn
+    small = tmp_path / "small.jpg"
+    Image.fromarray(np.full((16, 16, 3), 90, np.uint8)).save(small, quality=90)
+    data = bytearray(small.read_bytes())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = (3000).to_bytes(2, "big") + (4000).to_bytes(2, "big")
+    (tmp_path / "lie.jpg").write_bytes(bytes(data))
+    with pytest.raises(ImageFileError, match=r"lie.jpg: file is truncated \(\d+ bytes; "
+                       r"4000x3000 px need at least 23437 bytes\)"):  # fmt: skip
+        io.read_image(tmp_path / "lie.jpg")
+
+
+def test_png_data_too_short_for_its_header_is_refused(tmp_path: Path) -> None:
+    ihdr = struct.pack(">IIBBBBB", 20000, 20000, 16, 2, 0, 0, 0)
+    idat = zlib.compress(b"\0" * 1000)
+    (tmp_path / "lie.png").write_bytes(_png_with_chunks(np.zeros((1, 1, 3), np.uint8), [])[:8]
+        + b"".join(struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+                   for t, d in [(b"IHDR", ihdr), (b"IDAT", idat), (b"IEND", b"")]))  # fmt: skip
+    with pytest.raises(ImageFileError, match=r"lie.png: file is truncated \(\d+ bytes of image "
+                       r"data for 20000x20000 px\)"):  # fmt: skip
+        io.read_image(tmp_path / "lie.png", max_pixels=10**9)
+
+
+def test_tiff_cut_short_is_refused(tmp_path: Path) -> None:
+    tifffile.imwrite(tmp_path / "a.tif", make_pixels(16, 3), photometric="rgb")
+    data = (tmp_path / "a.tif").read_bytes()
+    (tmp_path / "cut.tif").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageFileError, match=r"cut.tif: file is truncated"):
+        io.read_image(tmp_path / "cut.tif")
+
+
+@pytest.mark.parametrize("where", ["_read_tiff", "_to_float"])
+def test_memory_error_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    tifffile.imwrite(tmp_path / "a.tif", make_pixels(16, 3), photometric="rgb")
+
+    def no_memory(*args: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(io, where, no_memory)
+    with pytest.raises(ImageFileError, match=r"a.tif: not enough memory to decode this image; "):
+        io.read_image(tmp_path / "a.tif")
+
+
+# ------------------------------------------------------------------------------ atomic writes
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT])
+def test_full_disk_says_so_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    def full(path: str | Path, *args: object, **kwargs: object) -> None:
+        Path(path).write_bytes(b"II*\0 part of an image")
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(tifffile, "imwrite", full)
+    with pytest.raises(ImageFileError, match=r"out.tif: disk full: "):
+        io.write_image(tmp_path / "out.tif", np.zeros((4, 4, 3), np.float32))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_is_fsynced_before_the_rename(tmp_path: Path, monkeypatch) -> None:
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(
+        os, "replace", lambda a, b: (events.append("rename"), real_replace(a, b))[1]
+    )
+    io.write_image(tmp_path / "out.png", np.zeros((4, 4, 3), np.float32))
+    assert events == ["fsync", "rename", "fsync"]  # the file, the rename, then the folder
+
+
+def test_stale_parts_of_killed_runs_are_removed(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(io, "_CLEANED", set())
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    host = io._HOST
+    parts = {
+        "dead": tmp_path / f".out.tif.{dead}@{host}.x1.part",  # its writer is gone
+        "alive": tmp_path / f".out.tif.{os.getppid()}@{host}.x2.part",  # still writing
+        "other host": tmp_path / f".out.tif.{dead}@00000000.x3.part",  # maybe still writing
+        "old other host": tmp_path / f".b.png.{dead}@00000000.x4.part",  # an hour untouched
+        "old style, old": tmp_path / ".c.png.abc123.part",
+        "not ours": tmp_path / ".notes.txt",
+    }
+    for path in parts.values():
+        path.write_bytes(b"x")
+    hour_ago = time.time() - 3700
+    for name in ("old other host", "old style, old"):
+        os.utime(parts[name], (hour_ago, hour_ago))
+    io.write_image(tmp_path / "new.png", np.zeros((2, 2, 3), np.float32))
+    left = {name for name, path in parts.items() if path.exists()}
+    assert left == {"alive", "other host", "not ours"}
+    assert (tmp_path / "new.png").exists()
+
+
+def test_a_set_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    low, high = tmp_path / "low.tif", tmp_path / "high.tif"
+    low.write_bytes(b"old low")
+    high.write_bytes(b"old high")
+    with pytest.raises(ImageFileError, match=r"low.tif: disk full"):
+        with io.atomic_outputs([low, high]) as (tmp_low, tmp_high):
+            tmp_low.write_bytes(b"new low")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert (low.read_bytes(), high.read_bytes()) == (b"old low", b"old high")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["high.tif", "low.tif"]
+    with io.atomic_outputs([low, high]) as (tmp_low, tmp_high):
+        tmp_low.write_bytes(b"new low")
+        tmp_high.write_bytes(b"new high")
+    assert (low.read_bytes(), high.read_bytes()) == (b"new low", b"new high")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["high.tif", "low.tif"]

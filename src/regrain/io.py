@@ -1028,7 +1028,7 @@ def _output_bits(fmt: str, bits: int | None, source_bits: int) -> int:
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 _STALE_AGE = 3600.0  # s: a temporary file nobody has written for an hour has no writer left
 _HOST = format(zlib.crc32(os.uname().nodename.encode()), "08x")
-_PART = re.compile(r"^\.(?P<name>.+)\.(?:(?P<pid>\d+)@(?P<host>[0-9a-f]{8})\.)?[^.]+\.part$")
+_PART = re.compile(r"^\.(?P<name>.+?)\.(?:(?P<pid>\d+)@(?P<host>[0-9a-f]{8})\.)?[^.]+\.part$")
 _CLEANED: set[str] = set()
 
 
