@@ -3,9 +3,10 @@
 Each command runs as its own process on 16-bit RGB TIFFs of 4 and 16 MP (a seeded gradient with
 noise; the "edited" copy has a smoothed square, so restore and inspect have work to do). Its peak
 RSS comes from the kernel (``os.wait4``'s ``ru_maxrss``); the interpreter's own (Python with
-numpy and regrain imported, measured the same way) is subtracted, and the rest divided by the
-pixel count. The table printed is what :data:`regrain._memory.BYTES_PER_PIXEL` holds, rounded up
-by about 20 %.
+numpy and regrain imported, measured the same way) is subtracted. Peak = fixed + pixels x B/px:
+the slope between the two sizes is what grows with the image (what
+:data:`regrain._memory.BYTES_PER_PIXEL` holds, rounded up by 20 %), the rest (libraries imported
+on first use, fixed buffers) is :data:`regrain._memory.FIXED_BYTES`.
 
     .venv/bin/python benchmarks/bench_memory.py [--sizes 4 16]
 """
@@ -132,10 +133,22 @@ def main() -> None:
         for job, cmd in commands(paths, out).items():
             rows.setdefault(job, []).append((peak_rss(cmd) - base) / pixels)
     print(f"interpreter: {base / 1e6:.0f} MB")
-    print(f"{'job':<12}" + "".join(f"{f'{mp} MP':>10}" for mp in args.sizes) + f"{'table':>8}")
+    sizes = [mp * 1e6 for mp in args.sizes]
+    head = "".join(f"{f'{mp} MP':>10}" for mp in args.sizes)
+    print(f"{'job':<12}{head}{'B/px':>8}{'fixed MB':>10}{'table':>8}")
     for job, values in rows.items():
-        table = math.ceil(max(values) * 1.2 / 5) * 5
-        print(f"{job:<12}" + "".join(f"{v:>10.1f}" for v in values) + f"{table:>8}")
+        # peak = fixed + pixels x slope: the slope from the two largest sizes, the imports and
+        # buffers that do not grow with the image in the fixed part
+        if len(values) > 1:
+            (p0, p1), (v0, v1) = sizes[-2:], values[-2:]
+            slope = (v1 * p1 - v0 * p0) / (p1 - p0)
+            fixed = (v1 - slope) * p1
+        else:
+            slope, fixed = values[0], 0.0
+        table = math.ceil(slope * 1.2)
+        print(f"{job:<12}" + "".join(f"{v:>10.1f}" for v in values)
+              + f"{slope:>8.1f}{fixed / 1e6:>10.0f}{table:>8}")  # fmt: skip
+    print("(columns per size: peak RSS minus the interpreter's, per pixel; table = B/px + 20 %)")
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ user reads one line ("shot.tif: 361 MP needs about 14 GB; 9.8 GB is available; .
 meeting the kernel's OOM killer or numpy's ``_ArrayMemoryError``.
 
 :data:`BYTES_PER_PIXEL` is the peak resident memory per pixel of each command, measured on 16-bit
-RGB TIFFs by ``benchmarks/bench_memory.py`` (peak RSS minus the interpreter's, over pixels) and
-rounded up by about 20 %.
+RGB TIFFs by ``benchmarks/bench_memory.py`` (the growth of peak RSS with the pixel count) and
+rounded up by 20 %; :data:`FIXED_BYTES` is the part that does not grow.
 """
 
 from __future__ import annotations
@@ -18,21 +18,26 @@ from pathlib import Path
 
 from regrain.errors import ImageFileError, ParameterError
 
-__all__ = ["BYTES_PER_PIXEL", "available_bytes", "check_memory", "job_bytes"]
+__all__ = ["BYTES_PER_PIXEL", "FIXED_BYTES", "available_bytes", "check_memory", "job_bytes"]
 
 BYTES_PER_PIXEL: dict[str, int] = {
-    "read": 20,
-    "inspect": 110,
-    "convert": 40,
-    "split": 100,
-    "merge": 100,
-    "grain": 80,
-    "blend": 80,
-    "graft": 120,
-    "luminosity": 80,
-    "restore": 240,
+    "read": 22,
+    "convert": 35,
+    "split": 65,
+    "merge": 56,
+    "grain": 48,
+    "blend": 51,
+    "graft": 43,
+    "luminosity": 51,
+    "restore": 48,
+    "inspect": 24,
 }
-"""Peak memory per pixel of each pipeline (bytes, for a 16-bit RGB image; measured, +20 %)."""
+"""Memory per pixel of each pipeline at its peak, in bytes, for a 16-bit RGB image: the growth
+of peak RSS from 4 to 16 MP measured by ``benchmarks/bench_memory.py``, plus 20 %."""
+
+FIXED_BYTES = 300_000_000
+"""What a job needs whatever the image size (libraries loaded on first use: OpenCV, tifffile,
+Dask; fixed buffers): the largest measured, about 250 MB, plus 20 %."""
 
 _HINT = "close other programs, work on a smaller crop, or use a machine with more memory"
 
@@ -60,10 +65,10 @@ def available_bytes() -> int | None:
 
 
 def check_memory(path: str | os.PathLike[str], pixels: int, bytes_per_pixel: float,
-                 what: str = "this job") -> None:  # fmt: skip
-    """Raise ImageFileError naming *path* when *pixels* x *bytes_per_pixel* exceeds what
-    :func:`available_bytes` says is free."""
-    need = int(pixels * bytes_per_pixel)
+                 what: str = "this job", *, fixed: int = 0) -> None:  # fmt: skip
+    """Raise ImageFileError naming *path* when *fixed* + *pixels* x *bytes_per_pixel* exceeds
+    what :func:`available_bytes` says is free."""
+    need = int(fixed + pixels * bytes_per_pixel)
     have = available_bytes()
     if have is None or need <= have:
         return

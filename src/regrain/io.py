@@ -429,7 +429,8 @@ class _Limits:
         if self.job is not None:
             from regrain import _memory
 
-            _memory.check_memory(self.path, width * height, _memory.job_bytes(self.job), self.job)
+            _memory.check_memory(self.path, width * height, _memory.job_bytes(self.job), self.job,
+                                 fixed=_memory.FIXED_BYTES)  # fmt: skip
 
     def too_big(self, size: str) -> str:
         return (
