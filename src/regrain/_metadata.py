@@ -25,11 +25,14 @@ __all__ = [
     "JPEG_SUBSAMPLING",
     "add_history",
     "icc_colour_space",
+    "ijg_table",
+    "iptc_app13",
     "iptc_from_irb",
     "iptc_from_png_text",
     "iptc_irb",
     "iptc_png_text",
     "jpeg_quality",
+    "note_parameters",
 ]
 
 # ----------------------------------------------------------------------------------------- IPTC

@@ -2,16 +2,19 @@
 
 ``read_image`` hands the core a float32 (H, W, C) array in [0, 1] in the file's own encoding (no
 colour conversion) and an :class:`ImageInfo` that remembers what is needed to write the result back
-the same way: format, bit depth, compression, ICC profile, EXIF/XMP, resolution, alpha.
-``write_image`` writes atomically (temporary file in the target folder, then rename), so an
-interrupted run never leaves half an image.
+the same way: format, bit depth, compression, ICC profile, EXIF/XMP/IPTC, resolution, alpha, a
+JPEG's quality and subsampling. ``write_image`` writes atomically (temporary file in the target
+folder, fsynced, then renamed), so an interrupted run never leaves half an image, and can add a
+processing note to the XMP. What survives which path is measured in ``docs/files.md``.
 
 Formats read: TIFF (8/16-bit integer, 16/32/64-bit float; none, LZW, deflate, zstd, packbits...),
 PNG (8/16-bit, palette expanded), JPEG (8-bit), PSD/PSB (the stored flattened composite, 8/16/32
 bits). Formats written: TIFF, PNG, JPEG, chosen by the extension (see :data:`WRITE_FORMATS`).
 
 Every problem with a file raises :class:`~regrain.errors.ImageFileError` naming the file (one line).
-Pixel counts are checked from the header before anything is decoded (decompression-bomb guard).
+Pixel counts, data too short for the header's size and, for a named job, the memory it needs are
+checked from the header before anything is decoded (:func:`probe_image` reads only the header).
+A FIFO or device is refused before it is opened; float samples must be finite and in [0, 1].
 Pillow never touches TIFF (it reads 48-bit RGB as 8-bit without a word); 16-bit PNG goes through
 imagecodecs (libpng) and its iCCP/eXIf/iTXt chunks are read and written here.
 """
@@ -1106,7 +1109,7 @@ def _new_part(path: Path) -> Path:
             prefix=f".{path.name}.{os.getpid()}@{_HOST}.", suffix=".part", dir=path.parent
         )
     except OSError as exc:
-        raise ImageFileError(path, f"cannot write here ({exc.strerror or exc})") from None
+        raise _write_error(path, exc) from None
     try:
         os.fchmod(fd, 0o666 & ~_umask())
     finally:
