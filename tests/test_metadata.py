@@ -196,6 +196,21 @@ def test_note_appends_to_an_existing_history(tmp_path: Path, sources: dict[str, 
     assert all(line in inserted for line in kept.splitlines() if line.strip())
 
 
+@needs_exiftool
+def test_history_is_read_back_in_either_rdf_form(tmp_path: Path, sources: dict[str, Path]) -> None:
+    src = tmp_path / "h.tif"
+    shutil.copy(sources["tif16"], src)
+    history = ["-XMP-xmpMM:HistoryAction=saved", "-XMP-xmpMM:HistoryWhen=2024:05:01 10:00:00"]
+    subprocess.run([EXIFTOOL, "-q", "-overwrite_original", *history, str(src)], check=True)
+    image, info = io.read_image(src)
+    io.write_image(tmp_path / "o.png", image, info, note={"command": "grain", "amount": "2%"})
+    events = _metadata.read_history(io.read_image(tmp_path / "o.png")[1].xmp)
+    assert [e["action"] for e in events] == ["saved", "derived"]  # exiftool's elements, our attrs
+    assert events[0]["when"].startswith("2024-05-01T10:00:00")
+    assert events[1]["parameters"] == "grain: amount=2%"
+    assert events[1]["softwareAgent"] == f"regrain {__version__}"
+
+
 def test_malformed_xmp_is_left_alone() -> None:
     broken = b"<x:xmpmeta><rdf:RDF></x:xmpmeta>"
     assert _metadata.add_history(broken, "convert") == broken

@@ -33,6 +33,7 @@ __all__ = [
     "iptc_png_text",
     "jpeg_quality",
     "note_parameters",
+    "read_history",
 ]
 
 # ----------------------------------------------------------------------------------------- IPTC
@@ -282,3 +283,32 @@ def _take_padding(packet: str, size: int | None) -> str:
     if extra <= 0 or len(pad) - extra < 1:
         return packet
     return packet[: m.start(1)] + pad[: len(pad) - extra] + packet[m.start(2) :]
+
+
+def read_history(xmp: bytes | None) -> list[dict[str, str]]:
+    """The ``xmpMM:History`` events of a packet, oldest first, as {field: value} with the
+    ``stEvt`` names (``action``, ``softwareAgent``, ``parameters``, ``when`` ...), whichever RDF
+    form wrote them (attributes, as regrain does, or elements, as exiftool and Adobe do).
+
+    Lets a batch see which options made an output (regrain's events have ``softwareAgent``
+    starting with "regrain ").
+    """
+    if not xmp:
+        return []
+    try:
+        root = ElementTree.fromstring(_body(xmp.decode("utf-8")))
+    except (UnicodeDecodeError, ElementTree.ParseError):
+        return []
+    events = []
+    for history in root.iter(f"{{{_NS_MM}}}History"):
+        for li in history.iter(f"{{{_NS_RDF}}}li"):
+            event: dict[str, str] = {}
+            for node in (li, *li.iter()):
+                for key, value in node.attrib.items():
+                    if key.startswith(f"{{{_NS_EVT}}}"):
+                        event[key.split("}", 1)[1]] = value
+                if node.tag.startswith(f"{{{_NS_EVT}}}") and node.text:
+                    event[node.tag.split("}", 1)[1]] = node.text.strip()
+            if event:
+                events.append(event)
+    return events
