@@ -57,8 +57,19 @@ def test_blend_keeps_16_bits_and_the_base_profile(
     above, _ = read_image(layer)
     mask, _ = read_image(mask_file)
     expected = blend(below, above, "soft-light", opacity=0.6, mask=mask[..., 0])
-    assert info.bits == 16 and info.icc == base_info.icc and info.xmp == base_info.xmp
+    assert info.bits == 16 and info.icc == base_info.icc
     assert base_info.icc and base_info.xmp
+    # the base's XMP, plus one processing note saying what ran
+    from regrain._metadata import read_history
+
+    assert read_history(info.xmp)[len(read_history(base_info.xmp)) :] == [
+        {
+            **read_history(info.xmp)[-1],
+            "action": "processed",
+            "parameters": f"blend: mode=soft-light, opacity=0.6, mask={mask_file.name}",
+        }
+    ]
+    assert read_history(info.xmp)[-1]["softwareAgent"].startswith("regrain ")
     assert np.array_equal(levels(got), levels(expected))
     outside = mask[..., 0] == 0
     assert np.array_equal(

@@ -71,3 +71,26 @@ def test_restore_output_is_the_same_with_the_setting(tmp_path):
     expected = tmp_path / "expected.tif"
     regrain.write_image(expected, regrain.restore(o, e).image, info)
     assert np.array_equal(regrain.read_image(out)[0], regrain.read_image(expected)[0])
+
+
+def test_one_shot_commands_take_the_setting_and_batch_does_not():
+    """The console script sets it for single-image commands only (a batch's workers and the
+    review server are long-lived)."""
+    probe = textwrap.dedent(
+        """
+        import sys
+        from unittest import mock
+        import regrain.cli as cli
+        with mock.patch("regrain._malloc.keep_freed_memory") as keep, mock.patch.object(cli, "app"):
+            sys.argv = ["regrain", sys.argv[1]]
+            cli.main()
+        print(keep.called)
+        """
+    )
+    said = {
+        command: subprocess.run(
+            [sys.executable, "-c", probe, command], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for command in ("restore", "convert", "batch", "review")
+    }
+    assert said == {"restore": "True", "convert": "True", "batch": "False", "review": "False"}

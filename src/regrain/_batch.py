@@ -464,7 +464,7 @@ def run_batch(
     seed: int = 0,
     strength: float = 1.0,
     bits: int | None = None,
-    quality: int = 95,
+    quality: int | None = None,
     max_pixels: int | None = None,
     report: bool = True,
     job: Job | None = None,

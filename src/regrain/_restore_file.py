@@ -52,10 +52,13 @@ def read_pair(
     edited: str | os.PathLike[str],
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    job: str = "restore",
 ) -> PairImages:
     """Read an (original, edited) pair as float32 images that cover the same pixels in the same
-    colour kind, and check that they line up. Both files are read at once (decoding and the
-    float conversion release the GIL).
+    colour kind, and check that they line up. The sizes are compared from the headers before
+    either file is decoded, the memory *job* (``"restore"`` or ``"inspect"``) needs is checked
+    before each is (see :func:`regrain.io.read_image`); both files are read at once (decoding
+    and the float conversion release the GIL).
 
     Refused with an :class:`~regrain.errors.ImageFileError` naming the edited file (the one that
     differs from the reference): another size (a 90-degree rotation is named as such), another
@@ -65,10 +68,16 @@ def read_pair(
 
     from regrain import io
 
+    # the sizes from the headers first: a mismatched pair is refused before either is decoded
+    heads = [io.probe_image(p, max_pixels=max_pixels) for p in (original, edited)]
+    _check_sizes(*((h.height, h.width) for h in heads), original, edited)
     with ThreadPoolExecutor(2) as pool:
-        reading = [pool.submit(io.read_image, p, max_pixels=max_pixels) for p in (original, edited)]
-        (orig, orig_info), (edit, info) = (job.result() for job in reading)
-    _check_sizes(orig, edit, original, edited)
+        reading = [
+            pool.submit(io.read_image, p, max_pixels=max_pixels, job=job)
+            for p in (original, edited)
+        ]
+        (orig, orig_info), (edit, info) = (r.result() for r in reading)
+    _check_sizes(orig.shape[:2], edit.shape[:2], original, edited)
     if orig.shape[2] != edit.shape[2]:
         kinds = {1: "grayscale", 3: "RGB"}
         raise io.ImageFileError(
@@ -81,10 +90,11 @@ def read_pair(
     return PairImages(orig, edit, info, orig_info)
 
 
-def _check_sizes(orig: np.ndarray, edit: np.ndarray, original, edited) -> None:
+def _check_sizes(orig: tuple[int, int], edit: tuple[int, int], original, edited) -> None:
+    """Refuse a pair of other sizes (H, W), naming the edited file; a 90-degree turn is said."""
     from regrain import io
 
-    (oh, ow), (eh, ew) = orig.shape[:2], edit.shape[:2]
+    (oh, ow), (eh, ew) = orig, edit
     if (oh, ow) == (eh, ew):
         return
     hint = ""
@@ -188,7 +198,7 @@ def restore_file(
     seed: int = 0,
     strength: float = 1.0,
     bits: int | None = None,
-    quality: int = 95,
+    quality: int | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> dict:
     """Read a pair, restore it, write *output* atomically (the edited file's kind, depth, ICC).
@@ -218,12 +228,18 @@ def restore_file(
     )
     if maps_dir is not None:  # first: an existing output means the pair is finished
         write_maps(maps_dir, result, pair.info, inputs=inputs)
+    note = {"command": "restore", "material": material, "strength": strength, "seed": seed}
+    if mask is not None:
+        note["mask"] = Path(mask).name
     if psd:
         from regrain._psd import write_restore_psd
 
-        write_restore_psd(output, pair.edited, result.layers, pair.info, strength=strength)
+        noted = pair.info.with_(xmp=io._with_note(pair.info, note, "psd"))
+        write_restore_psd(output, pair.edited, result.layers, noted, strength=strength)
     else:
-        io.write_image(output, result.image, pair.info, bits=bits, quality=quality, inputs=inputs)
+        io.write_image(
+            output, result.image, pair.info, bits=bits, quality=quality, inputs=inputs, note=note
+        )
     out = dict(result.figures)
     out["seconds"] = time.perf_counter() - start
     return out
@@ -269,7 +285,7 @@ def write_maps(
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    plain = info.with_(format="png", bits=8, alpha=None, exif=None, xmp=None)
+    plain = info.with_(format="png", bits=8, alpha=None, exif=None, xmp=None, iptc=None)
     pictures = {
         "changed": result.map("changed")[..., None],
         "rebuild": result.map("rebuild")[..., None],

@@ -119,8 +119,10 @@ def write_folder_stack(
     *,
     bits: int,
     inputs: Iterable[str | os.PathLike[str]] = (),
+    note: str | dict | None = None,
 ) -> list[Path]:
     """Write *layers* as TIFFs in *folder* (made if missing) as one set, or not at all.
+    *note* is the processing note each file's XMP gets (see :func:`regrain.io.write_image`).
 
     Each file keeps *info*'s ICC profile and metadata at *bits*; texture layers have no alpha.
     The layers are written and synced in a temporary folder beside *folder*, then renamed into
@@ -141,7 +143,9 @@ def write_folder_stack(
             data, layer_info = layer.image, info
             if layer.mode == "linear-light":
                 data, layer_info = high_to_file(data, bits), info.with_(alpha=None)
-            written = io.write_image(tmp / name, data, layer_info, bits=bits, inputs=inputs)
+            written = io.write_image(
+                tmp / name, data, layer_info, bits=bits, inputs=inputs, note=note
+            )
             _fsync(written)
         _fsync(tmp)
         if not folder.exists():

@@ -91,7 +91,7 @@ class Redo:
                 seed=options.get("seed", 0),
                 strength=options["strength"],
                 bits=options.get("bits"),
-                quality=options.get("quality", 95),
+                quality=options.get("quality"),
                 max_pixels=options.get("max_pixels") or 400_000_000,
             )
             seconds = time.perf_counter() - start

@@ -140,7 +140,13 @@ BitsOpt = Annotated[
     ),
 ]
 QualityOpt = Annotated[
-    int, typer.Option("--quality", min=1, max=100, help="JPEG quality of the output (1-100).")
+    int | None,
+    typer.Option(
+        "--quality",
+        min=1,
+        max=100,
+        help="JPEG quality of the output (1-100; default: the input JPEG's own, else 95).",
+    ),
 ]
 MaxMPOpt = Annotated[
     float,

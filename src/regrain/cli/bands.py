@@ -94,7 +94,7 @@ def split(
 
             check_folder_output(output, stack_file_names(scales), [image])
 
-        pixels, info = io.read_image(image, max_pixels=max_pixels(max_megapixels))
+        pixels, info = io.read_image(image, max_pixels=max_pixels(max_megapixels), job="split")
         out_bits = bits or info.bits
         notes = []
         if as_psd and out_bits == 32:
@@ -123,7 +123,10 @@ def split(
         else:
             from regrain._stack import write_folder_stack
 
-            written = write_folder_stack(output, layers, info, bits=out_bits, inputs=[image])
+            note = {"command": "split", "radius": radius, "scales": scales}
+            written = write_folder_stack(
+                output, layers, info, bits=out_bits, inputs=[image], note=note
+            )
     for note in notes:
         echo(f"note: {note}", quiet=quiet)
     what = f"{len(layers) - 1} detail layers + residual" if scales else "Low + High"
@@ -143,7 +146,7 @@ def merge(
     ],
     output: OutOpt,
     bits: BitsOpt = None,
-    quality: QualityOpt = 95,
+    quality: QualityOpt = None,
     max_megapixels: MaxMPOpt = DEFAULT_MAX_MP,
     quiet: QuietOpt = False,
 ) -> None:
@@ -176,7 +179,7 @@ def merge(
                 f"merge needs STACK.psd, a folder written by split, or LOW HIGH files; "
                 f"got {str(inputs[0])!r}."
             )
-        io.write_image(output, image, info, bits=bits, quality=quality, inputs=inputs)
+        io.write_image(output, image, info, bits=bits, quality=quality, inputs=inputs, note="merge")
     for note in notes:
         echo(f"note: {note}", quiet=quiet)
     echo(f"wrote {output}", quiet=quiet)

@@ -117,7 +117,7 @@ def batch(
     ] = None,
     seed: SeedOpt = 0,
     bits: BitsOpt = None,
-    quality: QualityOpt = 95,
+    quality: QualityOpt = None,
     max_megapixels: MaxMPOpt = DEFAULT_MAX_MP,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,

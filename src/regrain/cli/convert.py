@@ -27,7 +27,7 @@ def convert(
     image: Annotated[Path, typer.Argument(help="Image to read.", show_default=False)],
     output: OutOpt,
     bits: BitsOpt = None,
-    quality: QualityOpt = 95,
+    quality: QualityOpt = None,
     max_megapixels: MaxMPOpt = DEFAULT_MAX_MP,
     quiet: QuietOpt = False,
 ) -> None:
@@ -42,8 +42,11 @@ def convert(
         check_output_bits(bits, output)
         check_range(max_megapixels, "--max-megapixels", low=0, low_open=True, unit="MP")
         io.check_output_path(output, [image])  # before the (possibly long) read
-        pixels, info = io.read_image(image, max_pixels=max_pixels(max_megapixels))
-        written = io.write_image(output, pixels, info, bits=bits, quality=quality, inputs=[image])
+        pixels, info = io.read_image(image, max_pixels=max_pixels(max_megapixels), job="convert")
+        note = {"command": "convert", "bits": bits or info.bits}
+        written = io.write_image(
+            output, pixels, info, bits=bits, quality=quality, inputs=[image], note=note
+        )
         out_bits = _written_bits(written, bits, info.bits)
     profile = ", ICC profile kept" if info.icc else ""
     echo(f"wrote {written} ({out_bits}-bit{profile})", quiet=quiet)

@@ -79,14 +79,23 @@ def _write(
     pixels: np.ndarray,
     info: ImageInfo,
     bits: int | None,
-    quality: int,
+    quality: int | None,
     inputs: list[Path | None],
     quiet: bool,
+    note: dict,
 ) -> None:
     from regrain import io
 
+    if inputs[-1] is not None:  # the mask
+        note = {**note, "mask": inputs[-1].name}
     written = io.write_image(
-        output, pixels, info, bits=bits, quality=quality, inputs=[p for p in inputs if p]
+        output,
+        pixels,
+        info,
+        bits=bits,
+        quality=quality,
+        inputs=[p for p in inputs if p],
+        note=note,
     )
     echo(f"wrote {written}", quiet=quiet)
 
@@ -107,7 +116,7 @@ def blend_command(
     ] = "100%",
     mask: MaskOpt = None,
     bits: BitsOpt = None,
-    quality: QualityOpt = 95,
+    quality: QualityOpt = None,
     max_megapixels: MaxMPOpt = DEFAULT_MAX_MP,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -122,11 +131,20 @@ def blend_command(
         mode = check_mode(mode)
         fraction = _opacity(opacity)
         _check_output(output, bits, [base, layer, mask])
-        below, info = io.read_image(base, max_pixels=limit)
-        above, _ = io.read_image(layer, max_pixels=limit, shape=below.shape)
+        below, info = io.read_image(base, max_pixels=limit, job="blend")
+        above, _ = io.read_image(layer, max_pixels=limit, shape=below.shape, job="blend")
         weight = _read_mask(mask, below.shape, limit)
         result = blend(below, above, mode, opacity=fraction, mask=weight)
-        _write(output, result, info, bits, quality, [base, layer, mask], quiet)
+        _write(
+            output,
+            result,
+            info,
+            bits,
+            quality,
+            [base, layer, mask],
+            quiet,
+            {"command": "blend", "mode": mode, "opacity": opacity},
+        )
     if verbose:
         echo(f"mode {mode}, opacity {100 * fraction:g}%" + (", through the mask" * bool(mask)))
 
@@ -144,7 +162,7 @@ def luminosity_command(
     ] = "20%",
     mask: MaskOpt = None,
     bits: BitsOpt = None,
-    quality: QualityOpt = 95,
+    quality: QualityOpt = None,
     max_megapixels: MaxMPOpt = DEFAULT_MAX_MP,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -161,11 +179,20 @@ def luminosity_command(
         limit = max_pixels(max_megapixels)
         fraction = _opacity(opacity)
         _check_output(output, bits, [original, edited, mask])
-        below, info = io.read_image(edited, max_pixels=limit)
-        above, _ = io.read_image(original, max_pixels=limit, shape=below.shape)
+        below, info = io.read_image(edited, max_pixels=limit, job="luminosity")
+        above, _ = io.read_image(original, max_pixels=limit, shape=below.shape, job="luminosity")
         weight = _read_mask(mask, below.shape, limit)
         result = luminosity_blend(above, below, opacity=fraction, mask=weight)
-        _write(output, result, info, bits, quality, [original, edited, mask], quiet)
+        _write(
+            output,
+            result,
+            info,
+            bits,
+            quality,
+            [original, edited, mask],
+            quiet,
+            {"command": "luminosity", "opacity": opacity},
+        )
     if verbose:
         echo(f"Luminosity at {100 * fraction:g}%" + (", through the mask" * bool(mask)))
 
@@ -208,7 +235,7 @@ def grain_command(
         float, typer.Option("--angle", help="metal: scratch direction in degrees (0 = horizontal).")
     ] = 0.0,
     bits: BitsOpt = None,
-    quality: QualityOpt = 95,
+    quality: QualityOpt = None,
     max_megapixels: MaxMPOpt = DEFAULT_MAX_MP,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -233,7 +260,7 @@ def grain_command(
         mode = check_mode(mode, GRAIN_MODES, "--mode")
         check_seed(seed)
         _check_output(output, bits, [image, mask])
-        pixels, info = io.read_image(image, max_pixels=limit)
+        pixels, info = io.read_image(image, max_pixels=limit, job="grain")
         weight = _read_mask(mask, pixels.shape, limit)
         result = add_grain(
             pixels,
@@ -245,7 +272,22 @@ def grain_command(
             radius=radius,
             angle=angle,
         )
-        _write(output, result, info, bits, quality, [image, mask], quiet)
+        _write(
+            output,
+            result,
+            info,
+            bits,
+            quality,
+            [image, mask],
+            quiet,
+            {
+                "command": "grain",
+                "material": material,
+                "amount": amount,
+                "mode": mode,
+                "seed": seed,
+            },
+        )
     if verbose:
         echo(
             f"{material} grain: amount {percent:g}%, radius {radius:g} px, angle {angle:g} "
@@ -282,7 +324,7 @@ def graft_command(
     ] = False,
     seed: SeedOpt = 0,
     bits: BitsOpt = None,
-    quality: QualityOpt = 95,
+    quality: QualityOpt = None,
     max_megapixels: MaxMPOpt = DEFAULT_MAX_MP,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -298,10 +340,19 @@ def graft_command(
         box, radius = graft_options(_parse_box(source), radius)
         check_seed(seed)
         _check_output(output, bits, [image, mask])
-        pixels, info = io.read_image(image, max_pixels=limit)
+        pixels, info = io.read_image(image, max_pixels=limit, job="graft")
         weight = _read_mask(mask, pixels.shape, limit)
         result = graft(pixels, box, weight, radius=radius, midtones=midtones, seed=seed)
-        _write(output, result, info, bits, quality, [image, mask], quiet)
+        _write(
+            output,
+            result,
+            info,
+            bits,
+            quality,
+            [image, mask],
+            quiet,
+            {"command": "graft", "source": source, "midtones": midtones, "seed": seed},
+        )
     if verbose:
         x, y, w, h = box
         echo(f"texture from x={x}, y={y}, {w}x{h} px, High Pass {radius:g} px, seed {seed}")

@@ -64,7 +64,7 @@ def restore(
     maps: MapsOpt = None,
     seed: SeedOpt = 0,
     bits: BitsOpt = None,
-    quality: QualityOpt = 95,
+    quality: QualityOpt = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace OUTPUT if it exists.")
     ] = False,
@@ -189,12 +189,17 @@ def inspect(
         inputs = [p for p in (original, edited, mask) if p is not None]
         if output is not None:
             io.check_output_path(output, inputs)
-        orig, edit, info, _ = read_pair(original, edited, max_pixels=limit)
+        orig, edit, info, _ = read_pair(original, edited, max_pixels=limit, job="inspect")
         m = io.read_mask(mask, edit.shape, max_pixels=limit) if mask is not None else None
         report = measure(orig, edit, mask=m)
         if output is not None:
             picture = render_loss_map(edit, report)
-            plain = info.with_(alpha=None, exif=None, xmp=None)
+            from regrain._pictures import picture_icc
+
+            # a picture, not a photograph: sRGB, and none of the photo's own metadata
+            plain = info.with_(
+                alpha=None, exif=None, xmp=None, iptc=None, icc=picture_icc(picture.shape[2])
+            )
             io.write_image(output, picture, plain, bits=8, inputs=inputs)
     figures = report.figures()
     if as_json:
