@@ -1,0 +1,225 @@
+"""Bad inputs and faults a studio meets (issue 11): every one is a single line on stderr, exit
+code 2, no traceback, and nothing written; no input is ever overwritten.
+
+The commands run through typer's CliRunner on small files the tests make (64x64 px).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conftest import srgb_icc
+from regrain.cli import app
+from regrain.io import ImageInfo, write_image
+
+runner = CliRunner()
+SIZE = 64
+
+
+def _run(*args: str | Path) -> tuple[int, str, str]:
+    result = runner.invoke(app, [str(a) for a in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception  # a traceback the user would have seen
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under *folder* (links as their target text) and its bytes."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        rel = str(path.relative_to(folder))
+        if path.is_symlink():
+            out[rel] = b"-> " + os.readlink(path).encode()
+        elif path.is_file():
+            out[rel] = path.read_bytes()
+        else:
+            out[rel + "/"] = b""
+    return out
+
+
+def _assert_held(code: int, stdout: str, stderr: str, *, contains: str = "") -> None:
+    """The user's mistake as regrain answers it: exit 2, one line on stderr, no traceback."""
+    assert code == 2, (code, stdout, stderr)
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("regrain: error: "), stderr
+    assert "Traceback" not in stderr + stdout
+    assert contains in lines[0], lines[0]
+
+
+def _image(path: Path, *, seed: int, channels: int = 3, bits: int = 8) -> Path:
+    rng = np.random.default_rng(seed)
+    pixels = rng.random((SIZE, SIZE, channels), dtype=np.float32)
+    write_image(path, pixels, ImageInfo(format="tiff", bits=bits, icc=srgb_icc()))
+    return path
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> dict[str, Path]:
+    """An original, an edit of it (a smoothed square), and a mask of the square."""
+    orig = _image(tmp_path / "o.tif", seed=1)
+    from regrain.io import read_image
+
+    pixels, info = read_image(orig)
+    pixels[16:48, 16:48] = pixels[16:48, 16:48].mean(axis=(0, 1))
+    write_image(tmp_path / "e.tif", pixels, info)
+    mask = np.zeros((SIZE, SIZE, 1), np.float32)
+    mask[12:52, 12:52] = 1.0
+    write_image(tmp_path / "m.png", mask, ImageInfo(format="png", bits=8))
+    return {"o": orig, "e": tmp_path / "e.tif", "m": tmp_path / "m.png"}
+
+
+# ------------------------------------------------------------------------------------------------
+# item 1: no output is an input, through any path
+
+COMMANDS: dict[str, Callable[[dict[str, Path]], list[str | Path]]] = {
+    "restore": lambda p: ["restore", p["o"], p["e"], "--mask", p["m"]],
+    "restore-psd": lambda p: ["restore", p["o"], p["e"], "--mask", p["m"]],
+    "inspect": lambda p: ["inspect", p["o"], p["e"], "--mask", p["m"]],
+    "convert": lambda p: ["convert", p["m"]],
+    "grain": lambda p: ["grain", p["o"], "--mask", p["m"]],
+    "blend": lambda p: ["blend", p["o"], p["e"], "--mask", p["m"]],
+    "graft": lambda p: ["graft", p["o"], "--source", "0,0,8,8", "--mask", p["m"]],
+    "luminosity": lambda p: ["luminosity", p["o"], p["e"], "--mask", p["m"]],
+    "merge": lambda p: ["merge", p["o"], p["e"]],
+}
+
+
+def _same_file(p: dict[str, Path], target: str) -> Path:
+    return p[target]
+
+
+def _through_symlink(p: dict[str, Path], target: str) -> Path:
+    link = p[target].with_name("link" + p[target].suffix)
+    link.symlink_to(p[target].name)
+    return link
+
+
+def _through_hard_link(p: dict[str, Path], target: str) -> Path:
+    link = p[target].with_name("hard" + p[target].suffix)
+    os.link(p[target], link)
+    return link
+
+
+def _through_dot_dot(p: dict[str, Path], target: str) -> Path:
+    sub = p[target].parent / "sub"
+    sub.mkdir()
+    return sub / ".." / p[target].name
+
+
+def _through_linked_folder(p: dict[str, Path], target: str) -> Path:
+    folder = p[target].parent / "elsewhere"
+    folder.symlink_to(p[target].parent, target_is_directory=True)
+    return folder / p[target].name
+
+
+WAYS = {
+    "same": _same_file,
+    "symlink": _through_symlink,
+    "hard-link": _through_hard_link,
+    "dot-dot": _through_dot_dot,
+    "linked-folder": _through_linked_folder,
+}
+
+
+@pytest.mark.parametrize("way", sorted(WAYS))
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_no_output_is_an_input(pair: dict[str, Path], command: str, way: str) -> None:
+    # the mask (or, without one, the last input) is the file most easily named by mistake
+    if command == "restore-psd":  # the PSD writer: an input that is a .psd
+        pair["e"] = pair["e"].rename(pair["e"].with_suffix(".psd"))
+    args = COMMANDS[command](pair)
+    target = "m" if pair["m"] in args else "e"
+    if command == "restore-psd":
+        target = "e"
+    output = WAYS[way](pair, target)
+    folder = pair["o"].parent
+    before = _snapshot(folder)
+    extra = ["--overwrite"] if args[0] == "restore" else []
+    code, stdout, stderr = _run(*args, "-o", output, *extra)
+    _assert_held(code, stdout, stderr, contains="input")
+    assert _snapshot(folder) == before
+
+
+def test_restore_maps_are_never_an_input(pair: dict[str, Path]) -> None:
+    """A mask that lies inside the --maps folder under a map's name is refused before the work."""
+    maps = pair["o"].parent / "maps"
+    maps.mkdir()
+    mask = pair["m"].rename(maps / "changed.png")
+    before = _snapshot(pair["o"].parent)
+    out = pair["o"].parent / "out.tif"
+    code, stdout, stderr = _run("restore", pair["o"], pair["e"], "--mask", mask, "-o", out,
+                                "--maps", maps)  # fmt: skip
+    _assert_held(code, stdout, stderr, contains="overwrite this input")
+    assert _snapshot(pair["o"].parent) == before
+
+
+def _batch_folders(pair: dict[str, Path]) -> tuple[Path, Path, Path]:
+    root = pair["o"].parent
+    (root / "orig").mkdir()
+    (root / "ai").mkdir()
+    (root / "out").mkdir()
+    pair["o"].rename(root / "orig" / "a.tif")
+    pair["e"].rename(root / "ai" / "a_ai.tif")
+    return root / "orig", root / "ai", root / "out"
+
+
+def _batch_output_links_to_original(pair: dict[str, Path]) -> list[str | Path]:
+    orig, ai, out = _batch_folders(pair)
+    (out / "a.tif").symlink_to(orig / "a.tif")
+    return ["batch", orig, ai, "-o", out, "--force", "--workers", "1"]
+
+
+def _batch_output_hard_link(pair: dict[str, Path]) -> list[str | Path]:
+    orig, ai, out = _batch_folders(pair)
+    os.link(orig / "a.tif", out / "a.tif")
+    return ["batch", orig, ai, "-o", out, "--force", "--workers", "1"]
+
+
+def _batch_manifest_output_is_edited(pair: dict[str, Path]) -> list[str | Path]:
+    orig, ai, out = _batch_folders(pair)
+    (out / "e.tif").symlink_to(ai / "a_ai.tif")
+    manifest = orig.parent / "pairs.csv"
+    manifest.write_text(f"original,edited,output\n{orig / 'a.tif'},{ai / 'a_ai.tif'},e.tif\n")
+    return ["batch", "--manifest", manifest, "-o", out, "--workers", "1"]
+
+
+def _batch_maps_hold_the_mask(pair: dict[str, Path]) -> list[str | Path]:
+    orig, ai, out = _batch_folders(pair)
+    (orig / "a.tif").rename(orig / "changed.tif")
+    (ai / "a_ai.tif").rename(ai / "changed_ai.tif")
+    masks = out / "maps" / "changed"
+    masks.mkdir(parents=True)
+    pair["m"].rename(masks / "changed.png")
+    return ["batch", orig, ai, "-o", out, "--mask-dir", masks, "--maps", out / "maps",
+            "--workers", "1"]  # fmt: skip
+
+
+BATCH_WAYS = {
+    "output-symlink": _batch_output_links_to_original,
+    "output-hard-link": _batch_output_hard_link,
+    "manifest-output-is-edited": _batch_manifest_output_is_edited,
+    "maps-hold-the-mask": _batch_maps_hold_the_mask,
+}
+
+
+@pytest.mark.parametrize("way", sorted(BATCH_WAYS))
+def test_batch_output_is_never_an_input(pair: dict[str, Path], way: str) -> None:
+    args = BATCH_WAYS[way](pair)
+    root = pair["o"].parent
+    inputs = {k: v for k, v in _snapshot(root).items() if not k.startswith("out/") or
+              k.startswith("out/maps/changed/")}  # fmt: skip
+    inputs |= {k: v for k, v in _snapshot(root).items() if k in ("out/a.tif",)}
+    code, stdout, stderr = _run(*args)
+    assert code in (1, 2), (code, stdout, stderr)
+    assert "Traceback" not in stdout + stderr
+    assert "input" in stdout + stderr
+    after = _snapshot(root)
+    assert {k: after.get(k) for k in inputs} == inputs
