@@ -223,3 +223,137 @@ def test_batch_output_is_never_an_input(pair: dict[str, Path], way: str) -> None
     assert "input" in stdout + stderr
     after = _snapshot(root)
     assert {k: after.get(k) for k in inputs} == inputs
+
+
+# ------------------------------------------------------------------------------------------------
+# item 8: every option is checked before any work
+
+
+def _every_command(p: dict[str, Path]) -> dict[str, list[str | Path]]:
+    root = p["o"].parent
+    (root / "orig").mkdir()
+    (root / "ai").mkdir()
+    os.link(p["o"], root / "orig" / "a.tif")
+    os.link(p["e"], root / "ai" / "a_ai.tif")
+    return {
+        "restore": ["restore", p["o"], p["e"], "-o", root / "out.tif"],
+        "inspect": ["inspect", p["o"], p["e"], "-o", root / "out.png"],
+        "convert": ["convert", p["o"], "-o", root / "out.tif"],
+        "grain": ["grain", p["o"], "-o", root / "out.tif"],
+        "blend": ["blend", p["o"], p["e"], "-o", root / "out.tif"],
+        "graft": [
+            "graft",
+            p["o"],
+            "--source",
+            "0,0,8,8",
+            "--mask",
+            p["m"],
+            "-o",
+            root / "out.tif",
+        ],  # fmt: skip
+        "luminosity": ["luminosity", p["o"], p["e"], "-o", root / "out.tif"],
+        "split": ["split", p["o"], "-o", root / "out.psd"],
+        "merge": ["merge", p["o"], p["e"], "-o", root / "out.tif"],
+        "batch": ["batch", root / "orig", root / "ai", "-o", root / "out", "--workers", "1"],
+    }
+
+
+ALL_COMMANDS = ("restore", "inspect", "convert", "grain", "blend", "graft", "luminosity",
+                "split", "merge", "batch")  # fmt: skip
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0", "-inf"])
+@pytest.mark.parametrize("command", ALL_COMMANDS)
+def test_max_megapixels_is_one_rule(pair: dict[str, Path], command: str, value: str) -> None:
+    args = _every_command(pair)[command]
+    before = _snapshot(pair["o"].parent)
+    code, stdout, stderr = _run(*args, f"--max-megapixels={value}")
+    _assert_held(code, stdout, stderr)
+    number = float(value)
+    rule = "a finite number" if not np.isfinite(number) else "> 0 MP"
+    assert stderr == f"regrain: error: --max-megapixels must be {rule}; got {number:g}.\n"
+    assert _snapshot(pair["o"].parent) == before
+
+
+@pytest.mark.parametrize("value", ["-1", str(2**31), str(2**40)])
+@pytest.mark.parametrize("command", ["restore", "grain", "graft", "batch"])
+def test_seed_is_refused_before_the_work(pair: dict[str, Path], command: str, value: str) -> None:
+    args = _every_command(pair)[command]
+    before = _snapshot(pair["o"].parent)
+    code, stdout, stderr = _run(*args, f"--seed={value}")
+    _assert_held(code, stdout, stderr, contains="seed must be a whole number from 0 to")
+    assert _snapshot(pair["o"].parent) == before
+
+
+def test_seed_in_the_api_is_a_whole_number() -> None:
+    from regrain import add_grain
+    from regrain.errors import ParameterError
+
+    image = np.full((8, 8, 3), 0.5, np.float32)
+    for seed in ("3", 2**40, None, -1, 1.5, True):
+        with pytest.raises(ParameterError, match="seed must be a whole number"):
+            add_grain(image, "metal", seed=seed)
+
+
+def _maps_is_a_file(root: Path) -> Path:
+    (root / "maps").write_text("notes")
+    return root / "maps"
+
+
+def _maps_under_a_file(root: Path) -> Path:
+    (root / "notes.txt").write_text("notes")
+    return root / "notes.txt" / "maps"
+
+
+def _maps_through_a_broken_link(root: Path) -> Path:
+    (root / "maps").symlink_to(root / "gone")
+    return root / "maps"
+
+
+MAPS = {
+    "a-file": _maps_is_a_file,
+    "under-a-file": _maps_under_a_file,
+    "broken-link": _maps_through_a_broken_link,
+}
+
+
+@pytest.mark.parametrize("where", sorted(MAPS))
+@pytest.mark.parametrize("command", ["restore", "batch"])
+def test_maps_folder_is_checked_before_the_work(
+    pair: dict[str, Path], command: str, where: str
+) -> None:
+    args = _every_command(pair)[command]
+    maps = MAPS[where](pair["o"].parent)
+    before = _snapshot(pair["o"].parent)
+    code, stdout, stderr = _run(*args, "--maps", maps)
+    _assert_held(code, stdout, stderr, contains="--maps")
+    assert _snapshot(pair["o"].parent) == before
+
+
+def test_batch_output_folder_is_checked_before_the_work(pair: dict[str, Path]) -> None:
+    args = _every_command(pair)["batch"][:-4] + ["--workers", "1"]
+    root = pair["o"].parent
+    (root / "taken").write_text("notes")
+    outputs = {
+        root / "taken": "--output names a file, not a folder",
+        root / "taken" / "out": "is a file",
+    }
+    if os.geteuid() != 0:  # root writes anywhere
+        (root / "locked").mkdir(mode=0o500)
+        outputs[root / "locked" / "out"] = "not writable"
+    before = _snapshot(root)
+    for output, message in outputs.items():
+        code, stdout, stderr = _run(*args, "-o", output)
+        _assert_held(code, stdout, stderr, contains=message)
+    assert _snapshot(root) == before
+
+
+@pytest.mark.parametrize(
+    "address", ["not a url", "tcp://nowhere", "http://host:8786", "tcp://host:99999", "host:"]
+)
+def test_bad_scheduler_is_one_line_at_once(pair: dict[str, Path], address: str) -> None:
+    args = _every_command(pair)["batch"][:-2]
+    before = _snapshot(pair["o"].parent)
+    code, stdout, stderr = _run(*args, "--scheduler", address)
+    _assert_held(code, stdout, stderr, contains="--scheduler must be a Dask address")
+    assert _snapshot(pair["o"].parent) == before
