@@ -357,3 +357,62 @@ def test_bad_scheduler_is_one_line_at_once(pair: dict[str, Path], address: str) 
     code, stdout, stderr = _run(*args, "--scheduler", address)
     _assert_held(code, stdout, stderr, contains="--scheduler must be a Dask address")
     assert _snapshot(pair["o"].parent) == before
+
+
+# ------------------------------------------------------------------------------------------------
+# item 10: Click's usage errors are one line too
+
+USAGE_MISTAKES = {
+    "missing -o": lambda args: _without_output(args),
+    "unknown option": lambda args: [*args, "--sharpen"],
+    "--quality 0": lambda args: [*args, "--quality", "0"],
+    "--quality 101": lambda args: [*args, "--quality", "101"],
+    "--quality abc": lambda args: [*args, "--quality", "abc"],
+    "option without value": lambda args: [*args, "--max-megapixels"],
+}
+
+
+def _without_output(args: list[str | Path]) -> list[str | Path]:
+    i = args.index("-o")
+    return args[:i] + args[i + 2 :]
+
+
+def _has_option(command: str, option: str) -> bool:
+    from typer.main import get_command
+
+    click_command = get_command(app).commands[command]  # type: ignore[attr-defined]
+    return any(option in p.opts for p in click_command.params)
+
+
+@pytest.mark.parametrize("mistake", sorted(USAGE_MISTAKES))
+@pytest.mark.parametrize("command", ALL_COMMANDS)
+def test_usage_error_is_one_line(pair: dict[str, Path], command: str, mistake: str) -> None:
+    args = _every_command(pair)[command]
+    if "--quality" in mistake and not _has_option(command, "--quality"):
+        pytest.skip(f"{command} has no --quality")
+    if mistake == "missing -o" and command == "inspect":
+        pytest.skip("inspect's -o is optional")
+    before = _snapshot(pair["o"].parent)
+    code, stdout, stderr = _run(*USAGE_MISTAKES[mistake](args))
+    _assert_held(code, stdout, stderr, contains=f"See 'regrain {command} --help'.")
+    assert _snapshot(pair["o"].parent) == before
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "value"),
+    [("split", "--scales", "0"), ("split", "--scales", "13"), ("batch", "--workers", "0"),
+     ("batch", "--workers", "-2"), ("restore", "--bits", "x")],
+)  # fmt: skip
+def test_range_usage_error_is_one_line(
+    pair: dict[str, Path], command: str, option: str, value: str
+) -> None:
+    args = _every_command(pair)[command]
+    before = _snapshot(pair["o"].parent)
+    code, stdout, stderr = _run(*args, option, value)
+    _assert_held(code, stdout, stderr, contains=option)
+    assert _snapshot(pair["o"].parent) == before
+
+
+def test_no_command_and_unknown_command(tmp_path: Path) -> None:
+    code, stdout, stderr = _run("restorre")
+    _assert_held(code, stdout, stderr, contains="No such command")
