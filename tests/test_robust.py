@@ -250,7 +250,7 @@ def _every_command(p: dict[str, Path]) -> dict[str, list[str | Path]]:
             p["m"],
             "-o",
             root / "out.tif",
-        ],  # fmt: skip
+        ],
         "luminosity": ["luminosity", p["o"], p["e"], "-o", root / "out.tif"],
         "split": ["split", p["o"], "-o", root / "out.psd"],
         "merge": ["merge", p["o"], p["e"], "-o", root / "out.tif"],
@@ -331,7 +331,7 @@ def test_maps_folder_is_checked_before_the_work(
 
 
 def test_batch_output_folder_is_checked_before_the_work(pair: dict[str, Path]) -> None:
-    args = _every_command(pair)["batch"][:-4] + ["--workers", "1"]
+    args = [*_every_command(pair)["batch"][:-4], "--workers", "1"]
     root = pair["o"].parent
     (root / "taken").write_text("notes")
     outputs = {
@@ -416,3 +416,64 @@ def test_range_usage_error_is_one_line(
 def test_no_command_and_unknown_command(tmp_path: Path) -> None:
     code, stdout, stderr = _run("restorre")
     _assert_held(code, stdout, stderr, contains="No such command")
+
+
+# ------------------------------------------------------------------------------------------------
+# item 5: restore's output and maps are one set
+
+
+def _disk_full_on(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Make every write of a file named like *name* fail as a full disk would, half written."""
+    from regrain import io
+
+    real = io.write_image
+
+    def write_image(path, *args, **kwargs):
+        if name in Path(path).name:
+            with io.atomic_output(Path(path)) as tmp:
+                tmp.write_bytes(b"half an image")
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(io, "write_image", write_image)
+
+
+@pytest.mark.parametrize("maps_before", ["none", "old-maps"])
+def test_restore_maps_and_output_are_one_set(
+    pair: dict[str, Path], monkeypatch: pytest.MonkeyPatch, maps_before: str
+) -> None:
+    root = pair["o"].parent
+    maps = root / "maps"
+    if maps_before == "old-maps":
+        maps.mkdir()
+        for name in ("changed", "loss", "rebuild", "gain", "classes"):
+            (maps / f"{name}.png").write_bytes(f"old {name}".encode())
+    before = _snapshot(root)
+    _disk_full_on(monkeypatch, "out.tif")
+    code, stdout, stderr = _run("restore", pair["o"], pair["e"], "-o", root / "out.tif",
+                                "--maps", maps)  # fmt: skip
+    _assert_held(code, stdout, stderr, contains="out.tif: cannot write")
+    assert _snapshot(root) == before  # no new map, old maps as they were, no temporary file
+
+
+def test_restore_output_stays_when_a_map_fails(
+    pair: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other way round: a map that cannot be written leaves no output (nor other maps)."""
+    root = pair["o"].parent
+    before = _snapshot(root)
+    _disk_full_on(monkeypatch, "gain.png")
+    code, stdout, stderr = _run("restore", pair["o"], pair["e"], "-o", root / "out.tif",
+                                "--maps", root / "maps")  # fmt: skip
+    _assert_held(code, stdout, stderr, contains="gain.png: cannot write")
+    assert _snapshot(root) == before
+
+
+def test_restore_set_is_complete_when_it_works(pair: dict[str, Path]) -> None:
+    root = pair["o"].parent
+    code, _, stderr = _run("restore", pair["o"], pair["e"], "-o", root / "out.tif",
+                           "--maps", root / "maps")  # fmt: skip
+    assert code == 0, stderr
+    names = sorted(p.name for p in (root / "maps").iterdir())
+    assert names == ["changed.png", "classes.png", "gain.png", "loss.png", "rebuild.png"]
+    assert not [p for p in root.rglob(".*")]  # no temporary file left
