@@ -238,10 +238,10 @@ def restore_file(
 
 
 class FileSet:
-    """Files written as one set: each under a hidden temporary name beside its place
-    (``.<name>.<random>.part<ext>``: the extension kept for the writers, the name one that
-    ``batch`` cleans up after a killed run),
-    renamed onto their places together by :func:`written_together`."""
+    """Files written as one set: each under a hidden temporary name beside its place, renamed
+    onto their places together by :func:`written_together`. The temporary name,
+    ``.<name>.<random>.part<ext>``, keeps the extension for the writers and is one that ``batch``
+    cleans up after a killed run."""
 
     def __init__(self) -> None:
         self.staged: list[tuple[Path, Path]] = []
