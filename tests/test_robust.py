@@ -600,3 +600,115 @@ def test_write_image_takes_views(tmp_path: Path, layout: str) -> None:
     write_image(tmp_path / "b.tif", LAYOUTS[layout](image), ImageInfo(bits=16))
     np.testing.assert_array_equal(read_image(tmp_path / "a.tif")[0],
                                   read_image(tmp_path / "b.tif")[0])  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------------
+# item 12: "no pair found" is one line; a mismatched pair's message names the file at fault
+
+
+def test_no_pair_found_is_one_line(tmp_path: Path) -> None:
+    orig, ai = tmp_path / "orig", tmp_path / "ai"
+    orig.mkdir()
+    ai.mkdir()
+    for i in range(20):
+        (orig / f"shot{i:02}.tif").touch()
+        (ai / f"other{i:02}_ai.png").touch()
+    for i in range(3):
+        (ai / f"notes{i}.txt").touch()
+    code, stdout, stderr = _run("batch", orig, ai, "-o", tmp_path / "out")
+    _assert_held(code, stdout, stderr, contains="no pair found; 43 files left out")
+    assert stdout == ""
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_image_at_all_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "orig").mkdir()
+    (tmp_path / "ai").mkdir()
+    code, stdout, stderr = _run("batch", tmp_path / "orig", tmp_path / "ai", "-o", tmp_path / "o")
+    _assert_held(code, stdout, stderr, contains="nothing to do: no image found to pair")
+
+
+def _shifted(pair: dict[str, Path]) -> Path:
+    from regrain.io import read_image
+
+    pixels, info = read_image(pair["o"])
+    path = pair["o"].with_name("shifted.tif")
+    write_image(path, np.roll(pixels, 3, axis=1), info)
+    return path
+
+
+def _smaller(pair: dict[str, Path]) -> Path:
+    from regrain.io import read_image
+
+    pixels, info = read_image(pair["o"])
+    out = pair["o"].with_name("small.tif")
+    write_image(out, np.ascontiguousarray(pixels[:48]), info)
+    return out
+
+
+def _gray(pair: dict[str, Path]) -> Path:
+    return _image(pair["o"].with_name("gray.tif"), seed=1, channels=1)
+
+
+def _small_mask(pair: dict[str, Path]) -> Path:
+    out = pair["o"].with_name("small-mask.png")
+    write_image(out, np.ones((32, 32, 1), np.float32), ImageInfo(format="png", bits=8))
+    return out
+
+
+def _garbage(pair: dict[str, Path]) -> Path:
+    out = pair["o"].with_name("garbage.tif")
+    out.write_bytes(b"II*\x00" + bytes(200))
+    return out
+
+
+# (command, which argument gets the bad file, how to make it): the message must start with it
+MISMATCHES = {
+    "restore-edited-smaller": ("restore", "e", _smaller),
+    "restore-edited-gray": ("restore", "e", _gray),
+    "restore-edited-shifted": ("restore", "e", _shifted),
+    "restore-mask-smaller": ("restore", "m", _small_mask),
+    "restore-edited-garbage": ("restore", "e", _garbage),
+    "restore-original-garbage": ("restore", "o", _garbage),
+    "inspect-edited-smaller": ("inspect", "e", _smaller),
+    "inspect-original-garbage": ("inspect", "o", _garbage),
+    "inspect-mask-smaller": ("inspect", "m", _small_mask),
+    "blend-layer-smaller": ("blend", "e", _smaller),
+    "blend-mask-smaller": ("blend", "m", _small_mask),
+    "luminosity-original-smaller": ("luminosity", "o", _smaller),
+    "luminosity-mask-smaller": ("luminosity", "m", _small_mask),
+    "luminosity-edited-garbage": ("luminosity", "e", _garbage),
+    "grain-mask-smaller": ("grain", "m", _small_mask),
+    "graft-mask-smaller": ("graft", "m", _small_mask),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MISMATCHES))
+def test_mismatch_names_the_file_at_fault(pair: dict[str, Path], case: str) -> None:
+    command, role, make = MISMATCHES[case]
+    bad = make(pair)
+    pair = {**pair, role: bad}
+    args = COMMANDS[command](pair)
+    root = pair["o"].parent
+    before = _snapshot(root)
+    code, stdout, stderr = _run(*args, "-o", root / "out.png")
+    _assert_held(code, stdout, stderr)
+    assert stderr.startswith(f"regrain: error: {bad}: "), stderr
+    others = [p for k, p in pair.items() if k != role and p in args]
+    # the good files may be named as what the bad one is compared with, never blamed first
+    for good in others:
+        assert not stderr.startswith(f"regrain: error: {good}:"), stderr
+    assert _snapshot(root) == before
+
+
+def test_pair_of_two_sizes_names_both(pair: dict[str, Path]) -> None:
+    """Which of two sizes is wrong nobody can tell: the edited file (checked against the original,
+    the reference) comes first, and the original is named with its size."""
+    small = _smaller(pair)
+    root = pair["o"].parent
+    code, stdout, stderr = _run("restore", small, pair["e"], "-o", root / "out.tif")
+    _assert_held(code, stdout, stderr)
+    assert stderr == (
+        f"regrain: error: {pair['e']}: edited image is 64x64 px but the original small.tif is "
+        "64x48 px\n"
+    )
