@@ -712,3 +712,26 @@ def test_pair_of_two_sizes_names_both(pair: dict[str, Path]) -> None:
         f"regrain: error: {pair['e']}: edited image is 64x64 px but the original small.tif is "
         "64x48 px\n"
     )
+
+
+def test_unreachable_scheduler_leaves_no_output_folder(
+    pair: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cluster that cannot be reached (after its 10 s connect timeout, faked here) is one line
+    and leaves nothing behind: no output folder, no lock file."""
+    from contextlib import contextmanager
+
+    from regrain import _batch
+    from regrain.errors import ParameterError
+
+    @contextmanager
+    def unreachable(n_local, scheduler):
+        raise ParameterError(f"cannot reach the Dask scheduler at {scheduler}: timed out")
+        yield
+
+    monkeypatch.setattr(_batch, "_client", unreachable)
+    args = _every_command(pair)["batch"][:-2]
+    before = _snapshot(pair["o"].parent)
+    code, stdout, stderr = _run(*args, "--scheduler", "tcp://127.0.0.1:1", "--quiet")
+    _assert_held(code, stdout, stderr, contains="cannot reach the Dask scheduler")
+    assert _snapshot(pair["o"].parent) == before
