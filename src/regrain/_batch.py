@@ -501,7 +501,6 @@ def run_batch(
     else:
         pairs, unpaired = list(pairs), []
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     job = job or _default_job()
     if max_pixels is None:
         from regrain.io import DEFAULT_MAX_PIXELS
@@ -518,7 +517,7 @@ def run_batch(
     run = uuid.uuid4().hex
     keys = [state.output_key(p.output, output_dir) for p in pairs]
 
-    with _exclusive(output_dir), _sigterm_as_interrupt():
+    with _new_folders(output_dir), _exclusive(output_dir), _sigterm_as_interrupt():
         cleaned, redo = _remove_leftovers(pairs, output_dir, maps)
         previous = _previous_figures(output_dir)
         results: dict[int, PairResult] = {}
@@ -1012,6 +1011,29 @@ def _quiet_dask() -> Iterator[None]:
 
 
 # --------------------------------------------------------------------- files: resume, summary
+@contextlib.contextmanager
+def _new_folders(output_dir: Path) -> Iterator[None]:
+    """Make the output folder; when the batch then fails before any pair is written (a cluster
+    out of reach, a resume with other options), remove what this run made and left empty: the
+    folder, its state folder and the lock file."""
+    made = [p for p in (*reversed(output_dir.parents), output_dir) if not p.exists()]
+    folder = state.state_dir(output_dir)
+    fresh_state = not folder.exists()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    except RegrainError:
+        if fresh_state:
+            (folder / state.LOCK_NAME).unlink(missing_ok=True)
+            made.append(folder)
+        for path in reversed(made):
+            try:
+                path.rmdir()  # only when empty: anything written stays
+            except OSError:
+                break
+        raise
+
+
 @contextlib.contextmanager
 def _exclusive(output_dir: Path) -> Iterator[None]:
     """Refuse a second batch writing into the same folder (it would delete our temporary files)."""

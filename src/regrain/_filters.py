@@ -31,6 +31,11 @@ def gaussian_blur(image: np.ndarray, radius: float, *, out: np.ndarray | None = 
     import cv2
 
     sigma = radius_to_sigma(radius)
+    if out is not None:
+        _check_out(out, image)
+        if not out.flags.c_contiguous:  # a view OpenCV cannot write into: blur, then copy
+            out[...] = gaussian_blur(image, radius).reshape(out.shape)
+            return out
     ksize = 2 * int(np.ceil(4.0 * sigma)) + 1
     src = image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
     dst = None if out is None else (out[..., 0] if out.ndim == 3 and out.shape[2] == 1 else out)
@@ -40,6 +45,17 @@ def gaussian_blur(image: np.ndarray, radius: float, *, out: np.ndarray | None = 
     if out is not None:
         return out
     return blurred.reshape(image.shape)
+
+
+def _check_out(out: np.ndarray, image: np.ndarray) -> None:
+    """An ``out=`` array must be a writeable float32 array of the image's shape (any layout)."""
+    from regrain.errors import ParameterError
+
+    if not isinstance(out, np.ndarray) or out.dtype != np.float32 or out.shape != image.shape:
+        got = f"{out.dtype} {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__
+        raise ParameterError(f"out must be float32 of shape {image.shape}; got {got}.")
+    if not out.flags.writeable:
+        raise ParameterError("out must be a writeable array; got a read-only one.")
 
 
 def high_pass(image: np.ndarray, radius: float) -> np.ndarray:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -226,23 +228,95 @@ def restore_file(
         layers=psd,
         compare_bits=pair.compare_bits,
     )
-    if maps_dir is not None:  # first: an existing output means the pair is finished
-        write_maps(maps_dir, result, pair.info, inputs=inputs)
     note = {"command": "restore", "material": material, "strength": strength, "seed": seed}
     if mask is not None:
         note["mask"] = Path(mask).name
-    if psd:
-        from regrain._psd import write_restore_psd
+    # the output and its maps are one set: each is written beside its place under a hidden
+    # name, and all are renamed at the end (the output last: an existing output means a
+    # finished pair) or none is, so a full disk leaves the old files as they were
+    with written_together() as files:
+        if maps_dir is not None:
+            write_maps(maps_dir, result, pair.info, inputs=inputs, files=files)
+        target = files.stage(Path(output))
+        if psd:
+            from regrain._psd import write_restore_psd
 
-        noted = pair.info.with_(xmp=io._with_note(pair.info, note, "psd"))
-        write_restore_psd(output, pair.edited, result.layers, noted, strength=strength)
-    else:
-        io.write_image(
-            output, result.image, pair.info, bits=bits, quality=quality, inputs=inputs, note=note
-        )
+            noted = pair.info.with_(xmp=io._with_note(pair.info, note, "psd"))
+            write_restore_psd(target, pair.edited, result.layers, noted, strength=strength)
+        else:
+            io.write_image(
+                target,
+                result.image,
+                pair.info,
+                bits=bits,
+                quality=quality,
+                inputs=inputs,
+                note=note,
+            )
     out = dict(result.figures)
     out["seconds"] = time.perf_counter() - start
     return out
+
+
+class FileSet:
+    """Files written as one set: each under a hidden temporary name beside its place, renamed
+    onto their places together by :func:`written_together`. The temporary name,
+    ``.<name>.<random>.part<ext>``, keeps the extension for the writers and is one that ``batch``
+    cleans up after a killed run."""
+
+    def __init__(self) -> None:
+        self.staged: list[tuple[Path, Path]] = []
+        self.made: list[Path] = []
+        """Folders made for the set, removed again when it fails."""
+
+    def stage(self, path: Path) -> Path:
+        """The temporary path to write *path*'s content to."""
+        import secrets
+
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part{path.suffix}")
+        self.staged.append((tmp, path))
+        return tmp
+
+    def folder(self, path: Path) -> Path:
+        """Make *path* (and missing parents) for the set; remembered to remove on failure."""
+        missing = [p for p in (path, *path.parents) if not p.exists()]
+        path.mkdir(parents=True, exist_ok=True)
+        self.made += missing  # deepest first
+        return path
+
+
+@contextmanager
+def written_together() -> Iterator[FileSet]:
+    """Write a set of files as a whole or not at all: the block writes each file to
+    ``files.stage(path)``; when it ends without error every file is renamed onto its place, in
+    the order staged. On any error (a full disk, Ctrl-C) the temporary files and the folders made
+    for them are removed, and the files already in place stay as they were."""
+    from regrain import io
+
+    files = FileSet()
+    try:
+        try:
+            yield files
+        except io.ImageFileError as exc:  # name the file as the user knows it
+            final = {str(tmp): path for tmp, path in files.staged}.get(exc.path)
+            if final is None:
+                raise
+            raise io.ImageFileError(final, exc.problem) from None
+        for tmp, path in files.staged:
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise io.ImageFileError(path, f"cannot write ({exc.strerror or exc})") from None
+        files.staged.clear()
+    finally:
+        for tmp, _ in files.staged:
+            tmp.unlink(missing_ok=True)
+        if files.staged:
+            for folder in files.made:
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break  # not empty, or not ours to remove
 
 
 MAP_NAMES = ("changed", "rebuild", "loss", "gain", "classes")
@@ -273,18 +347,26 @@ def _check_maps_dir(folder: Path, inputs: list) -> None:
 
 
 def write_maps(
-    folder: str | os.PathLike[str], result: RestoreResult, info, *, inputs=()
+    folder: str | os.PathLike[str],
+    result: RestoreResult,
+    info,
+    *,
+    inputs=(),
+    files: FileSet | None = None,
 ) -> list[str]:
     """Write the restore maps as 8-bit PNGs into *folder*: ``changed.png`` and ``rebuild.png`` as
     plain gray masks, ``loss.png``, ``gain.png`` and ``classes.png`` as pictures with their legend
-    drawn on them (see :mod:`regrain._pictures`). Gray maps carry no ICC profile, RGB ones sRGB."""
-    from pathlib import Path
+    drawn on them (see :mod:`regrain._pictures`). Gray maps carry no ICC profile, RGB ones sRGB.
 
+    The maps are one set (all of them or none, see :func:`written_together`); with *files* they
+    join that set (restore's output and its maps) and are renamed into place when it ends."""
+    if files is None:
+        with written_together() as own:
+            return write_maps(folder, result, info, inputs=inputs, files=own)
     from regrain import _pictures, io
     from regrain._restore import CLASS_NAMES
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = files.folder(Path(folder))
     plain = info.with_(format="png", bits=8, alpha=None, exif=None, xmp=None, iptc=None)
     pictures = {
         "changed": result.map("changed")[..., None],
@@ -297,6 +379,6 @@ def write_maps(
     for name, picture in pictures.items():
         path = folder / f"{name}.png"
         icc = _pictures.picture_icc(picture.shape[2])
-        io.write_image(path, picture, plain.with_(icc=icc), bits=8, inputs=inputs)
+        io.write_image(files.stage(path), picture, plain.with_(icc=icc), bits=8, inputs=inputs)
         written.append(str(path))
     return written

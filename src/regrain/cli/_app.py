@@ -59,7 +59,8 @@ class RegrainGroup(TyperGroup):
             typer.echo(exc.ctx.get_help())
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
-            sys.stderr.write(f"regrain: error: {usage_message(exc)}\n")
+            fallback = self._command_path(args[0] if args else None, kwargs.get("args"))
+            sys.stderr.write(f"regrain: error: {usage_message(exc, fallback)}\n")
             sys.stderr.flush()
             sys.exit(2)
         except typer.Abort:
@@ -70,6 +71,14 @@ class RegrainGroup(TyperGroup):
                 signal.signal(signal.SIGTERM, previous)
         sys.exit(code if isinstance(code, int) else 0)
 
+    def _command_path(self, *given: Any) -> str:
+        """``regrain <command>`` as typed, for a usage error Click raised without its context
+        (an option left without its value): the first argument that names a command."""
+        args = next((a for a in given if a is not None), None)
+        args = sys.argv[1:] if args is None else list(args)
+        command = next((a for a in args if a in self.commands), None)
+        return "regrain" if command is None else f"regrain {command}"
+
 
 def _click_exceptions() -> Any:
     """The exceptions module of the Click that typer runs on (typer >= 0.2x vendors its own)."""
@@ -78,14 +87,16 @@ def _click_exceptions() -> Any:
     return importlib.import_module(typer.BadParameter.__module__)
 
 
-def usage_message(exc: Exception) -> str:
-    """A Click error as one line: its message, and where to read the command's options."""
+def usage_message(exc: Exception, command_path: str | None = None) -> str:
+    """A Click error as one line: its message, and where to read the command's options
+    (*command_path* when Click raised it without its context)."""
     click = _click_exceptions()
     text = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
     text = " ".join(text.split())
     ctx = getattr(exc, "ctx", None)
-    if isinstance(exc, click.UsageError) and ctx is not None:
-        text = f"{text.rstrip('.')}. See '{ctx.command_path} --help'."
+    path = ctx.command_path if ctx is not None else command_path
+    if isinstance(exc, click.UsageError) and path:
+        text = f"{text.rstrip('.')}. See '{path} --help'."
     return text
 
 
