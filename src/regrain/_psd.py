@@ -367,6 +367,7 @@ def write_restore_psd(
     *,
     strength: float = 1.0,
     inputs: Iterable[str | os.PathLike[str]] = (),
+    note: str | dict | None = None,
 ) -> Path:
     """Write restore's result as a layered PSD a retoucher can adjust, atomically.
 
@@ -380,9 +381,13 @@ def write_restore_psd(
     psd-tools and Photoshop at 16 bits (see docs/psd.md for Photoshop at 8 bits); the merged
     image is that output exactly. Opacity is *strength* up to 1; above 1 the layers hold the
     strengthened texture at full opacity. 8-bit for an 8-bit *info*, else 16-bit; Grayscale or
-    RGB as *edited*; ICC, EXIF, XMP, IPTC and resolution of *info* as image resources.
+    RGB as *edited*; ICC, EXIF, XMP, IPTC and resolution of *info* as image resources. *note*
+    adds a processing note to the XMP, as :func:`regrain.io.write_image` does.
     """
-    from regrain.io import check_output_path
+    from regrain.io import _with_note, check_output_path
+
+    if note is not None:
+        info = info.with_(xmp=_with_note(info, note, "psd"))
 
     check_image(edited, "edited")
     strength = check_range(strength, "strength", low=0.0, high=4.0)

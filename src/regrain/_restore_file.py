@@ -241,8 +241,9 @@ def restore_file(
         if psd:
             from regrain._psd import write_restore_psd
 
-            noted = pair.info.with_(xmp=io._with_note(pair.info, note, "psd"))
-            write_restore_psd(target, pair.edited, result.layers, noted, strength=strength)
+            write_restore_psd(
+                target, pair.edited, result.layers, pair.info, strength=strength, note=note
+            )
         else:
             io.write_image(
                 target,
