@@ -308,7 +308,9 @@ def _fuzz(per_format: int) -> list[Case]:
 # ------------------------------------------------------------------------------ running
 
 
-def _snapshot(folder: Path) -> dict[str, bytes]:
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under *folder* (links as their target text) and its bytes: what a case must
+    leave as it was (tests/test_robust.py uses it too)."""
     out = {}
     for path in sorted(folder.rglob("*")):
         rel = str(path.relative_to(folder))
@@ -326,13 +328,13 @@ def run_case(case: Case) -> tuple[bool, str]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         args = case.setup(folder)
-        before = _snapshot(folder)
+        before = snapshot(folder)
         try:
             done = subprocess.run([str(REGRAIN), *args], cwd=folder, capture_output=True,
                                   text=True, timeout=TIMEOUT_S)  # fmt: skip
         except subprocess.TimeoutExpired:
             return False, f"no answer in {TIMEOUT_S} s"
-        after = _snapshot(folder)
+        after = snapshot(folder)
         lines = done.stderr.splitlines()
         said = lines[0] if lines else done.stdout.strip().splitlines()[-1:] or ""
         if "Traceback" in done.stdout + done.stderr:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import srgb_icc
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from bench_bad_inputs import snapshot
 from regrain.cli import app
 from regrain.io import ImageInfo, write_image
 
@@ -28,20 +32,6 @@ def _run(*args: str | Path) -> tuple[int, str, str]:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception  # a traceback the user would have seen
     return result.exit_code, result.stdout, result.stderr
-
-
-def _snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under *folder* (links as their target text) and its bytes."""
-    out = {}
-    for path in sorted(folder.rglob("*")):
-        rel = str(path.relative_to(folder))
-        if path.is_symlink():
-            out[rel] = b"-> " + os.readlink(path).encode()
-        elif path.is_file():
-            out[rel] = path.read_bytes()
-        else:
-            out[rel + "/"] = b""
-    return out
 
 
 def _assert_held(code: int, stdout: str, stderr: str, *, contains: str = "") -> None:
@@ -141,11 +131,11 @@ def test_no_output_is_an_input(pair: dict[str, Path], command: str, way: str) ->
         target = "e"
     output = WAYS[way](pair, target)
     folder = pair["o"].parent
-    before = _snapshot(folder)
+    before = snapshot(folder)
     extra = ["--overwrite"] if args[0] == "restore" else []
     code, stdout, stderr = _run(*args, "-o", output, *extra)
     _assert_held(code, stdout, stderr, contains="input")
-    assert _snapshot(folder) == before
+    assert snapshot(folder) == before
 
 
 def test_restore_maps_are_never_an_input(pair: dict[str, Path]) -> None:
@@ -153,12 +143,12 @@ def test_restore_maps_are_never_an_input(pair: dict[str, Path]) -> None:
     maps = pair["o"].parent / "maps"
     maps.mkdir()
     mask = pair["m"].rename(maps / "changed.png")
-    before = _snapshot(pair["o"].parent)
+    before = snapshot(pair["o"].parent)
     out = pair["o"].parent / "out.tif"
     code, stdout, stderr = _run("restore", pair["o"], pair["e"], "--mask", mask, "-o", out,
                                 "--maps", maps)  # fmt: skip
     _assert_held(code, stdout, stderr, contains="overwrite this input")
-    assert _snapshot(pair["o"].parent) == before
+    assert snapshot(pair["o"].parent) == before
 
 
 def _batch_folders(pair: dict[str, Path]) -> tuple[Path, Path, Path]:
@@ -214,14 +204,14 @@ BATCH_WAYS = {
 def test_batch_output_is_never_an_input(pair: dict[str, Path], way: str) -> None:
     args = BATCH_WAYS[way](pair)
     root = pair["o"].parent
-    inputs = {k: v for k, v in _snapshot(root).items() if not k.startswith("out/") or
+    inputs = {k: v for k, v in snapshot(root).items() if not k.startswith("out/") or
               k.startswith("out/maps/changed/")}  # fmt: skip
-    inputs |= {k: v for k, v in _snapshot(root).items() if k in ("out/a.tif",)}
+    inputs |= {k: v for k, v in snapshot(root).items() if k in ("out/a.tif",)}
     code, stdout, stderr = _run(*args)
     assert code in (1, 2), (code, stdout, stderr)
     assert "Traceback" not in stdout + stderr
     assert "input" in stdout + stderr
-    after = _snapshot(root)
+    after = snapshot(root)
     assert {k: after.get(k) for k in inputs} == inputs
 
 
@@ -266,23 +256,23 @@ ALL_COMMANDS = ("restore", "inspect", "convert", "grain", "blend", "graft", "lum
 @pytest.mark.parametrize("command", ALL_COMMANDS)
 def test_max_megapixels_is_one_rule(pair: dict[str, Path], command: str, value: str) -> None:
     args = _every_command(pair)[command]
-    before = _snapshot(pair["o"].parent)
+    before = snapshot(pair["o"].parent)
     code, stdout, stderr = _run(*args, f"--max-megapixels={value}")
     _assert_held(code, stdout, stderr)
     number = float(value)
     rule = "a finite number" if not np.isfinite(number) else "> 0 MP"
     assert stderr == f"regrain: error: --max-megapixels must be {rule}; got {number:g}.\n"
-    assert _snapshot(pair["o"].parent) == before
+    assert snapshot(pair["o"].parent) == before
 
 
 @pytest.mark.parametrize("value", ["-1", str(2**31), str(2**40)])
 @pytest.mark.parametrize("command", ["restore", "grain", "graft", "batch"])
 def test_seed_is_refused_before_the_work(pair: dict[str, Path], command: str, value: str) -> None:
     args = _every_command(pair)[command]
-    before = _snapshot(pair["o"].parent)
+    before = snapshot(pair["o"].parent)
     code, stdout, stderr = _run(*args, f"--seed={value}")
     _assert_held(code, stdout, stderr, contains="seed must be a whole number from 0 to")
-    assert _snapshot(pair["o"].parent) == before
+    assert snapshot(pair["o"].parent) == before
 
 
 def test_seed_in_the_api_is_a_whole_number() -> None:
@@ -324,10 +314,10 @@ def test_maps_folder_is_checked_before_the_work(
 ) -> None:
     args = _every_command(pair)[command]
     maps = MAPS[where](pair["o"].parent)
-    before = _snapshot(pair["o"].parent)
+    before = snapshot(pair["o"].parent)
     code, stdout, stderr = _run(*args, "--maps", maps)
     _assert_held(code, stdout, stderr, contains="--maps")
-    assert _snapshot(pair["o"].parent) == before
+    assert snapshot(pair["o"].parent) == before
 
 
 def test_batch_output_folder_is_checked_before_the_work(pair: dict[str, Path]) -> None:
@@ -341,11 +331,11 @@ def test_batch_output_folder_is_checked_before_the_work(pair: dict[str, Path]) -
     if os.geteuid() != 0:  # root writes anywhere
         (root / "locked").mkdir(mode=0o500)
         outputs[root / "locked" / "out"] = "not writable"
-    before = _snapshot(root)
+    before = snapshot(root)
     for output, message in outputs.items():
         code, stdout, stderr = _run(*args, "-o", output)
         _assert_held(code, stdout, stderr, contains=message)
-    assert _snapshot(root) == before
+    assert snapshot(root) == before
 
 
 @pytest.mark.parametrize(
@@ -353,10 +343,10 @@ def test_batch_output_folder_is_checked_before_the_work(pair: dict[str, Path]) -
 )
 def test_bad_scheduler_is_one_line_at_once(pair: dict[str, Path], address: str) -> None:
     args = _every_command(pair)["batch"][:-2]
-    before = _snapshot(pair["o"].parent)
+    before = snapshot(pair["o"].parent)
     code, stdout, stderr = _run(*args, "--scheduler", address)
     _assert_held(code, stdout, stderr, contains="--scheduler must be a Dask address")
-    assert _snapshot(pair["o"].parent) == before
+    assert snapshot(pair["o"].parent) == before
 
 
 # ------------------------------------------------------------------------------------------------
@@ -392,10 +382,10 @@ def test_usage_error_is_one_line(pair: dict[str, Path], command: str, mistake: s
         pytest.skip(f"{command} has no --quality")
     if mistake == "missing -o" and command == "inspect":
         pytest.skip("inspect's -o is optional")
-    before = _snapshot(pair["o"].parent)
+    before = snapshot(pair["o"].parent)
     code, stdout, stderr = _run(*USAGE_MISTAKES[mistake](args))
     _assert_held(code, stdout, stderr, contains=f"See 'regrain {command} --help'.")
-    assert _snapshot(pair["o"].parent) == before
+    assert snapshot(pair["o"].parent) == before
 
 
 @pytest.mark.parametrize(
@@ -407,10 +397,10 @@ def test_range_usage_error_is_one_line(
     pair: dict[str, Path], command: str, option: str, value: str
 ) -> None:
     args = _every_command(pair)[command]
-    before = _snapshot(pair["o"].parent)
+    before = snapshot(pair["o"].parent)
     code, stdout, stderr = _run(*args, option, value)
     _assert_held(code, stdout, stderr, contains=option)
-    assert _snapshot(pair["o"].parent) == before
+    assert snapshot(pair["o"].parent) == before
 
 
 def test_no_command_and_unknown_command(tmp_path: Path) -> None:
@@ -448,12 +438,12 @@ def test_restore_maps_and_output_are_one_set(
         maps.mkdir()
         for name in ("changed", "loss", "rebuild", "gain", "classes"):
             (maps / f"{name}.png").write_bytes(f"old {name}".encode())
-    before = _snapshot(root)
+    before = snapshot(root)
     _disk_full_on(monkeypatch, "out.tif")
     code, stdout, stderr = _run("restore", pair["o"], pair["e"], "-o", root / "out.tif",
                                 "--maps", maps)  # fmt: skip
     _assert_held(code, stdout, stderr, contains="out.tif: disk full")
-    assert _snapshot(root) == before  # no new map, old maps as they were, no temporary file
+    assert snapshot(root) == before  # no new map, old maps as they were, no temporary file
 
 
 def test_restore_output_stays_when_a_map_fails(
@@ -461,12 +451,12 @@ def test_restore_output_stays_when_a_map_fails(
 ) -> None:
     """The other way round: a map that cannot be written leaves no output (nor other maps)."""
     root = pair["o"].parent
-    before = _snapshot(root)
+    before = snapshot(root)
     _disk_full_on(monkeypatch, "gain.png")
     code, stdout, stderr = _run("restore", pair["o"], pair["e"], "-o", root / "out.tif",
                                 "--maps", root / "maps")  # fmt: skip
     _assert_held(code, stdout, stderr, contains="gain.png: disk full")
-    assert _snapshot(root) == before
+    assert snapshot(root) == before
 
 
 def test_restore_set_is_complete_when_it_works(pair: dict[str, Path]) -> None:
@@ -690,7 +680,7 @@ def test_mismatch_names_the_file_at_fault(pair: dict[str, Path], case: str) -> N
     pair = {**pair, role: bad}
     args = COMMANDS[command](pair)
     root = pair["o"].parent
-    before = _snapshot(root)
+    before = snapshot(root)
     code, stdout, stderr = _run(*args, "-o", root / "out.png")
     _assert_held(code, stdout, stderr)
     assert stderr.startswith(f"regrain: error: {bad}: "), stderr
@@ -698,7 +688,7 @@ def test_mismatch_names_the_file_at_fault(pair: dict[str, Path], case: str) -> N
     # the good files may be named as what the bad one is compared with, never blamed first
     for good in others:
         assert not stderr.startswith(f"regrain: error: {good}:"), stderr
-    assert _snapshot(root) == before
+    assert snapshot(root) == before
 
 
 def test_pair_of_two_sizes_names_both(pair: dict[str, Path]) -> None:
@@ -731,7 +721,7 @@ def test_unreachable_scheduler_leaves_no_output_folder(
 
     monkeypatch.setattr(_batch, "_client", unreachable)
     args = _every_command(pair)["batch"][:-2]
-    before = _snapshot(pair["o"].parent)
+    before = snapshot(pair["o"].parent)
     code, stdout, stderr = _run(*args, "--scheduler", "tcp://127.0.0.1:1", "--quiet")
     _assert_held(code, stdout, stderr, contains="cannot reach the Dask scheduler")
-    assert _snapshot(pair["o"].parent) == before
+    assert snapshot(pair["o"].parent) == before
