@@ -18,6 +18,7 @@ analysis = importlib.import_module("regrain._restore.analysis")
 classify = importlib.import_module("regrain._restore.classify")
 synthesis = importlib.import_module("regrain._restore.synthesis")
 compose = importlib.import_module("regrain._restore.compose")
+report = importlib.import_module("regrain._restore.report")
 
 AUTO = MATERIALS["auto"]
 
@@ -39,6 +40,87 @@ def _band_rms(image, box) -> float:
     y = image[..., 0]
     band = (y - gaussian_blur(y, 2.0))[box]
     return float(np.sqrt(np.mean(band * band)))
+
+
+# -- analysis: measured in strips ----------------------------------------------------------------
+def _fields(a) -> dict:
+    import dataclasses
+
+    return {f.name: getattr(a, f.name) for f in dataclasses.fields(a) if f.name != "material"}
+
+
+@pytest.mark.parametrize(
+    ("shape", "factor"),
+    [((300, 200, 3), 1), ((601, 777, 3), 3), ((1000, 513, 1), 2), ((7, 900, 3), 3)],
+)
+def test_the_strip_analysis_gives_the_whole_crop_s_figures_bit_for_bit(
+    monkeypatch, shape, factor: int
+) -> None:
+    """The analysis is measured in strips of rows (with the blurs' reach as context): every
+    figure must be the one a single strip over the whole crop gives, at factor 1 and coarser,
+    with several strips, a remainder and a partial cell at the bottom, and a crop lower than
+    a strip."""
+    rng = np.random.default_rng(3)
+    original = rng.random(shape, dtype=np.float32)
+    edited = original.copy()
+    edited[shape[0] // 4 : shape[0] // 2] *= 0.7
+    edited[:, : shape[1] // 3] = gaussian_blur(original, 2.0)[:, : shape[1] // 3]
+    monkeypatch.setattr(analysis, "STRIP_ROWS", 100)
+    strips = _fields(_analyse(original, edited, factor))
+    monkeypatch.setattr(analysis, "STRIP_ROWS", 1 << 20)
+    whole = _fields(_analyse(original, edited, factor))
+    assert len(list(analysis.row_strips(*shape[:2], factor, 9, rows=100))) == -(
+        -(shape[0] // factor if factor > 1 else shape[0]) // max(1, 100 // factor)
+    )
+    for name, value in whole.items():
+        got = strips[name]
+        if isinstance(value, tuple):
+            assert all(np.array_equal(x, y) for x, y in zip(value, got, strict=True)), name
+        elif isinstance(value, np.ndarray):
+            assert value.dtype == got.dtype and np.array_equal(value, got), name
+        else:
+            assert value == got, name
+
+
+@pytest.mark.parametrize(
+    ("shape", "factor", "radius"), [((300, 200, 3), 1, 2.0), ((1025, 301, 1), 4, 6.0)]
+)
+def test_the_band_energy_in_strips_is_the_whole_plane_s(monkeypatch, shape, factor, radius) -> None:
+    """The result's texture figure (cell means of the squared restore band) is measured in
+    strips: it must equal the plain formula on the whole plane, bit for bit."""
+    from regrain._grid import to_grid
+    from regrain._luma import luma
+
+    monkeypatch.setattr(analysis, "STRIP_ROWS", 128)
+    image = np.random.default_rng(4).random(shape, dtype=np.float32)
+    grid = shape[:2] if factor == 1 else (shape[0] // factor, shape[1] // factor)
+    y = luma(image)
+    band = y - gaussian_blur(y, radius)
+    plain = to_grid(band * band, factor, grid)
+    assert np.array_equal(report.band_energy_cells(image, radius, factor, grid), plain)
+
+
+def test_the_tail_quantile_is_numpy_s_quantile_exactly() -> None:
+    """The outlier threshold's quantile skips partitioning the whole array: it must return
+    numpy's value exactly, with ties, heavy tails, sorted input, NaN and q = 1."""
+    rng = np.random.default_rng(6)
+    n = 200_003
+    cases = {
+        "normal": rng.standard_normal(n),
+        "cauchy": np.abs(rng.standard_cauchy(n)),
+        "ties": np.round(rng.random(n) * 20),
+        "sorted": np.sort(rng.random(n)),
+        "small": rng.random(500),
+    }
+    with_nan = rng.random(n)
+    with_nan[17] = np.nan
+    cases["nan"] = with_nan
+    for name, values in cases.items():
+        values = values.astype(np.float32)
+        for q in (0.9, 0.99, 0.999, 0.9999, 1.0):
+            want = float(np.quantile(values, q))
+            got = classify.tail_quantile(values, q)
+            assert got == want or (np.isnan(want) and np.isnan(got)), (name, q)
 
 
 # -- analysis: the glare gain ---------------------------------------------------------------------

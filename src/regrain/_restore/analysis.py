@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from regrain._filters import gaussian_blur
-from regrain._grid import cell_share, downsample, to_grid
+from regrain._grid import cell_share, downsample
 from regrain._luma import luma
 from regrain._materials import Material
 
@@ -32,6 +32,7 @@ __all__ = [
     "Analysis",
     "analyse",
     "glare_gain",
+    "row_strips",
     "sub_band_edges",
 ]
 
@@ -92,6 +93,33 @@ class Analysis:
         return self.eo2.shape
 
 
+STRIP_ROWS = 256
+"""The crop is measured in strips of about this many rows (whole cells, plus the blurs' reach):
+the full-resolution planes of the measurement stay strip-sized and warm, where full-size ones
+cost more in page faults than the work done on them on this kind of machine, and the crop's
+float copies are the only full-size planes. A test checks the strips give the whole crop's
+figures bit for bit."""
+
+
+def row_strips(h: int, w: int, factor: int, reach: int, rows: int = STRIP_ROWS):
+    """The strips a crop of (*h*, *w*) px is measured in: ``(cells, pixels, padded, inner)``,
+    the strip's grid rows, its full-resolution rows (whole cells), those rows plus *reach* of
+    context each side (clipped to the crop: mirrored at the crop's own edges only, as a whole
+    crop's blur is) and where the strip's rows sit inside the padded ones. The last strip's
+    context runs to the crop's edge (rows of a partial cell are context, not cells). A crop
+    narrower or lower than a cell is one strip."""
+    gh = max(1, h // factor) if factor > 1 else h
+    if factor > 1 and (h < factor or w < factor):
+        yield slice(0, gh), slice(0, h), slice(0, h), slice(0, h)
+        return
+    step = max(1, rows // factor)
+    for g0 in range(0, gh, step):
+        g1 = min(gh, g0 + step)
+        y0, y1 = g0 * factor, g1 * factor
+        p0, p1 = max(0, y0 - reach), min(h, y1 + reach)
+        yield slice(g0, g1), slice(y0, y1), slice(p0, p1), slice(y0 - p0, y1 - p0)
+
+
 def analyse(
     original: np.ndarray,
     edited: np.ndarray,
@@ -102,61 +130,85 @@ def analyse(
     """Measure one crop of a pair (float32 (H, W, C) each) on a grid of *factor* px cells."""
     import cv2
 
-    yo, ye = luma(original), luma(edited)  # (a gray image's luma is a view: never written)
     f, r = factor, material.radius
-    grid = downsample(np.zeros(touched.shape, np.float32), f).shape
+    h, w = touched.shape
+    grid = downsample(np.zeros((h, w), np.float32), f).shape
     window = max(1.0, 2.0 * r / f)
-    # five full-size planes, each its own buffer, reused stage by stage (fresh memory is slow to
-    # fault in on this kind of machine; two planes that alias each other once switched the glare
-    # gain off, so every dst= below names a buffer that is not an input of the same call)
-    scratch, o1, e1, o2, e2 = (np.empty_like(yo) for _ in range(5))
+    fine_edge = sub_band_edges(r)[0]
+    reach = int(np.ceil(4.0 * (4 * r / 3)))  # the widest blur's kernel half-width
+    names = ("fine_oo", "fine_eo", "fine_ee", "mid_oo", "mid_eo", "mid_ee", "tone_o", "tone_e")
+    names += ("eo2_cells", "ee2_cells", "lost2_cells", "yo", "ye")
+    out = {name: np.zeros(grid, np.float32) for name in names}
+    # the strip's planes, each its own buffer, reused strip by strip and stage by stage (two
+    # planes that aliased each other once switched the glare gain off, so every dst= below
+    # names a buffer that is not an input of the same call)
+    strips = list(row_strips(h, w, f, reach))
+    rows = max(p.stop - p.start for _, _, p, _ in strips)
+    yo_s, ye_s, scratch, o1, e1, o2, e2 = (np.empty((rows, w), np.float32) for _ in range(7))
 
-    def cells(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Cell means of x * y on the grid."""
-        return to_grid(cv2.multiply(x, y, dst=scratch), f, grid)
+    for cells_rows, _, padded, inner in strips:
+        n = padded.stop - padded.start
+        yo, ye = luma(original[padded], out=yo_s[:n]), luma(edited[padded], out=ye_s[:n])
+        b = {k: v[:n] for k, v in (("o1", o1), ("e1", e1), ("o2", o2), ("e2", e2))}
 
-    def band(y: np.ndarray, fine: float, coarse: float, dst: np.ndarray, spare: np.ndarray):
-        """blur(y, fine) - blur(y, coarse) into *dst* (fine 0: y itself)."""
-        low = gaussian_blur(y, coarse, out=spare)
-        high = y if fine == 0 else gaussian_blur(y, fine, out=dst)
-        return cv2.subtract(high, low, dst=dst)
+        def put(name: str, plane: np.ndarray, cells_rows=cells_rows, inner=inner) -> None:
+            """Area-average the strip's own rows of *plane* into its grid rows of *name*."""
+            small = downsample(plane[inner], f)
+            out[name][cells_rows, : small.shape[1]] = small[:, : grid[1]]
 
-    # the finest detail (finer than r/3 px): copied by a filter, absent from a fill
-    fine_o = band(yo, 0, sub_band_edges(r)[0], o1, o2)
-    fine_e = band(ye, 0, sub_band_edges(r)[0], e1, e2)
-    fine_sums = (cells(fine_o, fine_o), cells(fine_e, fine_o), cells(fine_e, fine_e))
-    # the structure just above the texture: softened by a filter, never uncorrelated
-    mid_o = band(yo, 2 * r / 3, 4 * r / 3, o1, o2)
-    mid_e = band(ye, 2 * r / 3, 4 * r / 3, e1, e2)
-    mid_sums = (cells(mid_o, mid_o), cells(mid_e, mid_o), cells(mid_e, mid_e))
-    # the tones, then the whole restore band
-    low_o, low_e = gaussian_blur(yo, r, out=o2), gaussian_blur(ye, r, out=e2)
-    tone_o, tone_e = to_grid(low_o, f, grid), to_grid(low_e, f, grid)
-    band_o = cv2.subtract(yo, low_o, dst=o1)
-    band_e = cv2.subtract(ye, low_e, dst=e1)
-    eo2_cells = cells(band_o, band_o)
-    eo2 = gaussian_blur(eo2_cells, window)
-    ee2_cells = cells(band_e, band_e)
-    ee2 = gaussian_blur(ee2_cells, window)
-    lost = cv2.subtract(band_o, band_e, dst=o2)
-    lost2 = gaussian_blur(cells(lost, lost), window)
+        def cells(name: str, x: np.ndarray, y: np.ndarray, inner=inner) -> None:
+            """Cell means of x * y into *name*."""
+            m = inner.stop - inner.start
+            put(name, cv2.multiply(x[inner], y[inner], dst=scratch[:m]), inner=slice(0, m))
+
+        def band(y, fine: float, coarse: float, dst, spare):
+            """blur(y, fine) - blur(y, coarse) into *dst* (fine 0: y itself)."""
+            low = gaussian_blur(y, coarse, out=spare)
+            high = y if fine == 0 else gaussian_blur(y, fine, out=dst)
+            return cv2.subtract(high, low, dst=dst)
+
+        # the finest detail (finer than r/3 px): copied by a filter, absent from a fill
+        fine_o = band(yo, 0, fine_edge, b["o1"], b["o2"])
+        fine_e = band(ye, 0, fine_edge, b["e1"], b["e2"])
+        cells("fine_oo", fine_o, fine_o)
+        cells("fine_eo", fine_e, fine_o)
+        cells("fine_ee", fine_e, fine_e)
+        # the structure just above the texture: softened by a filter, never uncorrelated
+        mid_o = band(yo, 2 * r / 3, 4 * r / 3, b["o1"], b["o2"])
+        mid_e = band(ye, 2 * r / 3, 4 * r / 3, b["e1"], b["e2"])
+        cells("mid_oo", mid_o, mid_o)
+        cells("mid_eo", mid_e, mid_o)
+        cells("mid_ee", mid_e, mid_e)
+        # the tones, then the whole restore band
+        low_o, low_e = gaussian_blur(yo, r, out=b["o2"]), gaussian_blur(ye, r, out=b["e2"])
+        put("tone_o", low_o)
+        put("tone_e", low_e)
+        band_o = cv2.subtract(yo, low_o, dst=b["o1"])
+        band_e = cv2.subtract(ye, low_e, dst=b["e1"])
+        cells("eo2_cells", band_o, band_o)
+        cells("ee2_cells", band_e, band_e)
+        lost = cv2.subtract(band_o, band_e, dst=b["o2"])
+        cells("lost2_cells", lost, lost)
+        put("yo", yo)
+        put("ye", ye)
+
     return Analysis(
         material=material,
         factor=f,
         shape=touched.shape,
         touched=touched,
         touched_share=cell_share(touched, f, grid),
-        eo2=eo2,
-        eo2_cells=eo2_cells,
-        ee2_cells=ee2_cells,
-        ee2=ee2,
-        lost2=lost2,
-        mid_sums=mid_sums,
-        fine_sums=fine_sums,
-        tone_o=tone_o,
-        tone_e=tone_e,
-        yo=to_grid(yo, f, grid),
-        ye=to_grid(ye, f, grid),
+        eo2=gaussian_blur(out["eo2_cells"], window),
+        eo2_cells=out["eo2_cells"],
+        ee2_cells=out["ee2_cells"],
+        ee2=gaussian_blur(out["ee2_cells"], window),
+        lost2=gaussian_blur(out["lost2_cells"], window),
+        mid_sums=(out["mid_oo"], out["mid_eo"], out["mid_ee"]),
+        fine_sums=(out["fine_oo"], out["fine_eo"], out["fine_ee"]),
+        tone_o=out["tone_o"],
+        tone_e=out["tone_e"],
+        yo=out["yo"],
+        ye=out["ye"],
     )
 
 

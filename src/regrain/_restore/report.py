@@ -15,8 +15,9 @@ import numpy as np
 from regrain._checks import check_choice
 from regrain._detect import plastic_share, texture_loss, worst_regions
 from regrain._filters import gaussian_blur
-from regrain._grid import to_grid, upsample, upsample_nearest
+from regrain._grid import downsample, upsample, upsample_nearest
 from regrain._luma import luma
+from regrain._restore.analysis import row_strips
 
 __all__ = ["CLASS_NAMES", "RestoreResult", "assemble", "crop_figures", "crop_maps", "unchanged"]
 
@@ -83,9 +84,7 @@ def crop_maps(a, regions, gain: np.ndarray) -> dict[str, np.ndarray]:
 def crop_figures(a, regions, result_crop: np.ndarray, *, area_cells: int) -> dict:
     """Texture figures before and after for one crop (*area_cells*: the cells the shares are of)."""
     r, f = a.material.radius, a.factor
-    yr = luma(result_crop)
-    band = yr - gaussian_blur(yr, r)
-    er2 = gaussian_blur(to_grid(band * band, f, a.grid), max(1.0, 2.0 * r / f))
+    er2 = gaussian_blur(band_energy_cells(result_crop, r, f, a.grid), max(1.0, 2.0 * r / f))
     changed = regions.changed > 0
     out: dict = {}
     for when, energy in (("before", a.ee2), ("after", er2)):
@@ -104,6 +103,27 @@ def crop_figures(a, regions, result_crop: np.ndarray, *, area_cells: int) -> dic
     )
     worst = worst_regions(np.where(changed, texture_loss(a.eo2, a.ee2), 0.0), f, 1)
     out["worst_box"] = worst[0]["box"] if worst else None
+    return out
+
+
+def band_energy_cells(image: np.ndarray, radius: float, factor: int, grid) -> np.ndarray:
+    """Cell means of the squared restore band (luma minus its blur at *radius*) of *image*, on
+    *grid*; measured in strips as :func:`.analysis.analyse` is (the same figures as a whole
+    plane's, without its full-size planes)."""
+    import cv2
+
+    h, w = image.shape[:2]
+    reach = int(np.ceil(4.0 * radius))  # gaussian_blur's kernel half-width
+    strips = list(row_strips(h, w, factor, reach))
+    rows = max(p.stop - p.start for _, _, p, _ in strips)
+    y_s, low_s, band_s = (np.empty((rows, w), np.float32) for _ in range(3))
+    out = np.zeros(grid, np.float32)
+    for cells_rows, _, padded, inner in strips:
+        n = padded.stop - padded.start
+        y = luma(image[padded], out=y_s[:n])
+        band = cv2.subtract(y, gaussian_blur(y, radius, out=low_s[:n]), dst=band_s[:n])[inner]
+        small = downsample(cv2.multiply(band, band, dst=y_s[: band.shape[0]]), factor)
+        out[cells_rows, : small.shape[1]] = small[:, : grid[1]]
     return out
 
 
