@@ -436,6 +436,40 @@ def test_the_strip_path_gives_the_plain_path_s_image(monkeypatch, size: int, str
     assert np.abs(flat - layered).max() < 2e-6
 
 
+@pytest.mark.parametrize(("size", "strip", "factor"), [(160, 5, 1), (160, 37, 1), (2200, 300, 2)])
+def test_restoring_in_place_gives_restore_s_image_bit_for_bit(monkeypatch, size, strip, factor):
+    """restore_file writes the result over the edited pixels, strip by strip, keeping aside the
+    edited rows the next strip's blur reads: the image must be restore's, bit for bit, with
+    strips lower than the blur's reach (5 rows), many strips, a coarser grid, a removed defect
+    rebuilt, a shape the AI drew (its edited band is kept), a mask and a strength; pixels the
+    AI left alone stay the edited ones."""
+    from regrain._restore import restore_in_place
+
+    monkeypatch.setattr(compose, "STRIP_ROWS", strip)
+    photo = _texture(size, amount=0.04)[..., [0, 0, 0]] * np.float32([1.0, 0.9, 0.8])
+    photo = np.ascontiguousarray(photo, dtype=np.float32)
+    assert analysis_factor(photo.shape) == factor
+    original = photo.copy()
+    c = size // 2
+    original[c - 6 : c + 6, c - 6 : c + 6] = 0.1  # a blemish the AI removed
+    edited = photo.copy()
+    box = (slice(size // 4, 3 * size // 4),) * 2
+    edited[box] = gaussian_blur(photo, 0.8)[box]  # mild: most of it is restored, not rebuilt
+    q = size // 3
+    edited[q : q + size // 8, q : q + size // 8] = 0.9  # a sharp shape the AI drew: its edges stay
+    mask = np.zeros(photo.shape[:2], np.float32)
+    mask[:, : 2 * size // 3] = 1.0
+    for options in ({}, {"mask": mask, "strength": 1.5}):
+        plain = regrain.restore(original, edited, **options)
+        target = edited.copy()
+        fast = restore_in_place(original, target, **options)
+        assert fast.image is target
+        assert np.array_equal(fast.image, plain.image)
+        assert fast.figures == plain.figures
+        assert plain.figures["share_rebuilt"] > 0 and plain.figures["share_restored"] > 0.3
+        assert np.array_equal(fast.image[: size // 4 - 40], edited[: size // 4 - 40])
+
+
 def test_the_strip_path_agrees_at_grid_factor_two(monkeypatch) -> None:
     monkeypatch.setattr(compose, "STRIP_ROWS", 300)
     photo = _texture(2200, amount=0.04)

@@ -36,6 +36,7 @@ __all__ = [
     "Material",
     "RestoreResult",
     "restore",
+    "restore_in_place",
 ]
 
 
@@ -75,6 +76,44 @@ def restore(
     >>> round(float(out[36:60, 36:60].std() / photo[36:60, 36:60].std()), 1)
     1.0
     """
+    return _restore(
+        original,
+        edited,
+        mask=mask,
+        material=material,
+        seed=seed,
+        strength=strength,
+        layers=layers,
+        synthesis=synthesis,
+        compare_bits=compare_bits,
+    )
+
+
+def restore_in_place(original: np.ndarray, edited: np.ndarray, **options) -> RestoreResult:
+    """:func:`restore`, writing the result over *edited* (a C-ordered float32 array, as
+    :func:`regrain.io.read_image` gives: then ``result.image is edited``): no second full-size
+    image. For callers that own *edited* and need it no more (restore_file); the image is bit
+    for bit :func:`restore`'s (tested). *options* are restore's, except *layers*, which needs
+    the edited image beside the result."""
+    if options.get("layers"):
+        raise ParameterError("restore_in_place cannot keep layers; use restore(layers=True).")
+    writable = isinstance(edited, np.ndarray) and edited.flags.writeable
+    return _restore(original, edited, in_place=writable, **options)
+
+
+def _restore(
+    original: np.ndarray,
+    edited: np.ndarray,
+    *,
+    mask: np.ndarray | None = None,
+    material: str = "auto",
+    seed: int = 0,
+    strength: float = 1.0,
+    layers: bool = False,
+    synthesis: str = "auto",
+    compare_bits: int | None = None,
+    in_place: bool = False,
+) -> RestoreResult:
     original, edited = check_image(original, "original"), check_image(edited, "edited")
     check_same_size(original, edited, ("original", "edited"))
     if original.shape != edited.shape:
@@ -101,13 +140,14 @@ def restore(
     factor = analysis_factor(edited.shape)
     box = _work_box(touched, factor, spec)
     if box is None:
-        return unchanged(edited, factor, keep_layers=layers)
+        return unchanged(edited, factor, keep_layers=layers, copy=not in_place)
     o, e = original[box], edited[box]
     bands = analyse(o, e, touched[box], spec, factor)
     regions = classify(bands)
     zones = rebuild_textures(o, bands, regions, seed=seed, method=synthesis)
     crop_weight = None if weight is None else weight[box][..., 0]
-    out = _outside(edited, box)  # the edited image outside the crop; compose fills the crop
+    # the edited image outside the crop; compose fills the crop
+    out = edited if in_place else _outside(edited, box)
     composed = compose(
         o,
         e,

@@ -168,17 +168,33 @@ def _compose_flat(original, edited, grid: _GridMaps, zones, radius, factor, stre
     s = np.float32(strength)
     step = max(2, factor)
     samples: list[list[np.ndarray]] = [[] for _ in range(channels)]
+    # composed in place (the image is the edited crop): a strip's context above it was written
+    # by the strip before, so the edited rows it needs are kept aside before they are
+    in_place = np.may_share_memory(image, edited)
+    if in_place:
+        block = np.empty((min(h, STRIP_ROWS + 2 * reach), w, channels), np.float32)
+        carry = np.empty((min(h, reach), w, channels), np.float32)
     for y0 in range(0, h, STRIP_ROWS):
         y1 = min(h, y0 + STRIP_ROWS)
         p0, p1 = max(0, y0 - reach), min(h, y1 + reach)
         inner = slice(y0 - p0, y1 - p0)
+        if in_place:
+            e_blk = block[: p1 - p0]
+            e_blk[: y0 - p0] = carry[carry.shape[0] - (y0 - p0) :]
+            e_blk[y0 - p0 :] = edited[y0:p1]
+            kept = min(carry.shape[0], y1 - y0)
+            if kept < carry.shape[0]:  # a strip lower than the reach: the older rows shift up
+                carry[: carry.shape[0] - kept] = carry[kept:].copy()
+            carry[carry.shape[0] - kept :] = edited[y1 - kept : y1]
+        else:
+            e_blk = edited[p0:p1]
         m = grid.rows(y0, y1)
         ws = m.where * s
         gain_fade = m.fade * ws
         keep_fade = m.keep * gain_fade
         if m.glare is not None:
             gain_fade *= m.glare + np.float32(1.0)
-        o_blk, e_blk = original[p0:p1], edited[p0:p1]
+        o_blk = original[p0:p1]
         band_o = cv2.subtract(o_blk, gaussian_blur(o_blk, radius))[inner]
         band_e = cv2.subtract(e_blk, gaussian_blur(e_blk, radius))[inner]
         if channels == 1:

@@ -132,8 +132,11 @@ def _grid_shape(shape: tuple[int, ...], factor: int) -> tuple[int, int]:
     return (max(1, h // factor), max(1, w // factor)) if factor > 1 else (h, w)
 
 
-def unchanged(edited: np.ndarray, factor: int, *, keep_layers: bool = False) -> RestoreResult:
-    """The result when the AI changed nothing: the edited image itself, empty maps."""
+def unchanged(
+    edited: np.ndarray, factor: int, *, keep_layers: bool = False, copy: bool = True
+) -> RestoreResult:
+    """The result when the AI changed nothing: the edited image itself (a copy unless *copy* is
+    False), empty maps."""
     grid = _grid_shape(edited.shape, factor)
     empty = np.zeros(grid, np.float32)
     maps = {k: empty for k in ("changed", "loss", "rebuild", "classes")}
@@ -150,7 +153,7 @@ def unchanged(edited: np.ndarray, factor: int, *, keep_layers: bool = False) -> 
         "synthesis": [],
     }
     layers = _empty_layers(edited.shape) if keep_layers else None
-    return RestoreResult(edited.copy(), maps, factor, figures, layers)
+    return RestoreResult(edited.copy() if copy else edited, maps, factor, figures, layers)
 
 
 def _empty_layers(shape: tuple[int, ...]) -> dict[str, np.ndarray]:
