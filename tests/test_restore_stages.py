@@ -414,6 +414,25 @@ def test_rebuilt_amount_follows_the_nearest_clean_texture() -> None:
     assert np.abs(out - edited).max() < 3 / 255
 
 
+def test_a_fill_s_smears_do_not_count_as_the_texture_it_left() -> None:
+    """An object removed by a fill that left smooth streaks (coarse, no fine detail): the
+    streaks are not texture, so the zone gets the surrounding texture's full amount (measured
+    from the finest detail both sides), not what is left after the streaks are subtracted
+    (which gave 0.21 of it)."""
+    photo = _texture(192, amount=0.04)
+    original = photo.copy()
+    original[80:112, 80:112] = 0.15  # the object
+    edited = photo.copy()
+    yy, xx = np.mgrid[0:32, 0:32].astype(np.float32)
+    edited[80:112, 80:112, 0] = 0.5 + 0.06 * np.sin(2 * np.pi * (xx + 0.3 * yy) / 10.0)
+    out = regrain.restore(original, edited).image
+    inner = (slice(86, 106), slice(86, 106))
+    ring = _band_rms(photo, (slice(40, 70), slice(40, 150)))
+    added = out[..., 0] - edited[..., 0]
+    added_band = added - gaussian_blur(added, 2.0)
+    assert 0.75 * ring < float(np.sqrt(np.mean(added_band[inner] ** 2))) < 1.3 * ring
+
+
 @pytest.mark.parametrize(("size", "strip"), [(160, 37), (160, 4096), (1500, 211)])
 def test_the_strip_path_gives_the_plain_path_s_image(monkeypatch, size: int, strip: int) -> None:
     """The flat path composes in strips of rows, the layered path whole planes; they must agree,

@@ -511,7 +511,7 @@ def rebuild_textures(
         ry0, rx0 = max(0, cy0 - ring), max(0, cx0 - ring)
         ry1, rx1 = min(gh, cy1 + ring), min(gw, cx1 + ring)
         clean_cells = ~halo[ry0:ry1, rx0:rx1]
-        target2 = _amount(
+        target2, ratio = _amount(
             labels[ry0:ry1, rx0:rx1] == label,
             ~rebuild[ry0:ry1, rx0:rx1],
             clean_cells,
@@ -524,11 +524,15 @@ def rebuild_textures(
         if target2 is None:
             continue  # nothing around to imitate: left as the AI made it
         # what the AI left, measured on the zone's own cells only (the untouched texture around
-        # a small zone would otherwise count as left)
+        # a small zone would otherwise count as left), as the target is: its finest detail
+        # times the band-to-finest ratio. A fill's smears sit in the band's coarse half and
+        # are not texture: read from the whole band, they cancelled most of the amount needed
         inside = (labels[cy0:cy1, cx0:cx1] == label).astype(np.float32)
         win = max(1.0, 2.0 * r / f)
-        left2 = gaussian_blur(a.ee2_cells[cy0:cy1, cx0:cx1] * inside, win) / np.maximum(
-            gaussian_blur(inside, win), 1e-6
+        left2 = (
+            ratio
+            * gaussian_blur(a.fine_sums[2][cy0:cy1, cx0:cx1] * inside, win)
+            / np.maximum(gaussian_blur(inside, win), 1e-6)
         )
         need = np.sqrt(np.maximum(target2 - left2, 0.0)).astype(np.float32)
         if not need.max() > NOISE_FLOOR / 4:
@@ -589,10 +593,11 @@ def _amount(
     gap: int,
     width: int,
     block: int,
-) -> float | None:
+) -> tuple[float, float] | tuple[None, None]:
     """The restore-band energy the clean texture right around a zone carries (see NEAR_RADII,
     TILE_RADII): the finest detail's energy on the near ring, times the band-to-finest
-    ratio of the tiles around. None when there is no ring to read."""
+    ratio of the tiles around; returned with that ratio. (None, None) when there is no ring to
+    read."""
     import cv2
 
     from regrain._grid import tile_mean
@@ -600,7 +605,7 @@ def _amount(
     distance = cv2.distanceTransform((~own).astype(np.uint8), cv2.DIST_L2, 3)
     near = (distance > gap) & (distance <= gap + width) & outside
     if near.sum() < 4:
-        return None
+        return None, None
     # the median of the ring's stretches: a stretch holds enough cells for a sparse texture's
     # mean (its energy is in rare strong cells: pores, sparkle, which a median of single cells
     # would drop), and the median keeps a zip, a seam or a fold crossing the ring out
@@ -611,6 +616,6 @@ def _amount(
     tiles_fine = tile_mean(fine, block, clean)
     ok = np.isfinite(tiles_band) & np.isfinite(tiles_fine) & (tiles_fine > 0)
     if ok.sum() < 1:
-        return None
+        return None, None
     ratio = float(np.clip(np.median(tiles_band[ok] / tiles_fine[ok]), 1.0, 50.0))
-    return fine_level * ratio
+    return fine_level * ratio, ratio
