@@ -261,3 +261,14 @@ def test_restore_to_psd_writes_the_named_layers(small_pair, tmp_path):
     assert psd.depth == 16 and (psd.width, psd.height) == (SMALL[1], SMALL[0])
     names = [layer.name for layer in psd.descendants()]
     assert names[:3] == ["AI edit", "Restored texture", "Rebuilt texture"]
+
+
+def test_restore_to_psd_honours_bits(small_pair, tmp_path):
+    """--bits 8 writes an 8-bit PSD from a 16-bit pair (it was silently ignored for PSD)."""
+    from psd_tools import PSDImage
+
+    original, edited, _ = small_pair
+    out = tmp_path / "layers8.psd"
+    result = _invoke("restore", original, edited, "-o", out, "--bits", "8")
+    assert result.exit_code == 0, result.output
+    assert PSDImage.open(out).depth == 8

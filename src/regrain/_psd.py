@@ -368,6 +368,7 @@ def write_restore_psd(
     strength: float = 1.0,
     inputs: Iterable[str | os.PathLike[str]] = (),
     note: str | dict | None = None,
+    bits: int | None = None,
 ) -> Path:
     """Write restore's result as a layered PSD a retoucher can adjust, atomically.
 
@@ -380,7 +381,8 @@ def write_restore_psd(
     ``clip(edited + strength * (restored + glare + rebuilt))`` within one level in GIMP,
     psd-tools and Photoshop at 16 bits (see docs/psd.md for Photoshop at 8 bits); the merged
     image is that output exactly. Opacity is *strength* up to 1; above 1 the layers hold the
-    strengthened texture at full opacity. 8-bit for an 8-bit *info*, else 16-bit; Grayscale or
+    strengthened texture at full opacity. *bits* (8 or 16) sets the depth; by default 8-bit
+    for an 8-bit *info*, else 16-bit; Grayscale or
     RGB as *edited*; ICC, EXIF, XMP, IPTC and resolution of *info* as image resources. *note*
     adds a processing note to the XMP, as :func:`regrain.io.write_image` does.
     """
@@ -402,7 +404,9 @@ def write_restore_psd(
                 "pass RestoreResult.layers of restore(..., layers=True)."
             )
     path = check_output_path(path, inputs, suffixes=(".psd",))
-    bits = 8 if info.bits == 8 else 16
+    if bits not in (None, 8, 16):
+        raise ParameterError(f"bits must be 8 or 16 for a PSD; got {bits!r}.")
+    bits = bits or (8 if info.bits == 8 else 16)
     top = np.float32(255 if bits == 8 else 65535)
     opacity = round(min(strength, 1.0) * 255) / 255  # as stored: a whole 0..255 step
     gain = 1.0 if strength == 0 else strength / opacity  # what the layer holds, x difference

@@ -243,7 +243,13 @@ def restore_file(
             from regrain._psd import write_restore_psd
 
             write_restore_psd(
-                target, pair.edited, result.layers, pair.info, strength=strength, note=note
+                target,
+                pair.edited,
+                result.layers,
+                pair.info,
+                strength=strength,
+                note=note,
+                bits=bits,
             )
         else:
             io.write_image(
