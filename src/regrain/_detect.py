@@ -15,7 +15,7 @@ import numpy as np
 
 from regrain._checks import as_mask, check_image, check_same_size
 from regrain._filters import gaussian_blur
-from regrain._grid import analysis_factor, downsample, touched_pixels
+from regrain._grid import analysis_factor, downsample, grid_shape, touched_pixels
 from regrain._luma import LUMA_WEIGHTS, luma
 from regrain._pictures import render_loss_map  # the picture and its legend live in _pictures
 
@@ -140,7 +140,7 @@ def inspect(
     weight = as_mask(mask, edited)
     factor = analysis_factor(original.shape)
     touched = touched_pixels(original, edited)
-    grid = downsample(np.zeros(original.shape[:2], np.float32), factor).shape
+    grid = grid_shape(original.shape, factor)
     inside = np.ones(grid, bool) if weight is None else downsample(weight[..., 0], factor) > 0.5
     loss = np.zeros(grid, np.float32)
     changed = np.zeros(grid, bool)

@@ -19,6 +19,7 @@ __all__ = [
     "cell_share",
     "downsample",
     "fill_from_nearest",
+    "grid_shape",
     "tile_mean",
     "tile_quantile",
     "to_grid",
@@ -37,6 +38,13 @@ def analysis_factor(shape: tuple[int, ...]) -> int:
     return max(1, int(np.sqrt(shape[0] * shape[1] / ANALYSIS_PIXELS) + 0.5))
 
 
+def grid_shape(shape: tuple[int, ...], factor: int) -> tuple[int, int]:
+    """The analysis grid's (rows, columns) for an image of *shape* (H, W, ...): the shape
+    :func:`downsample` gives, without a plane to downsample."""
+    h, w = shape[:2]
+    return (max(1, h // factor), max(1, w // factor)) if factor > 1 else (h, w)
+
+
 def downsample(plane: np.ndarray, factor: int) -> np.ndarray:
     """Average *plane* over factor x factor cells (energy-preserving area average).
 
@@ -49,7 +57,7 @@ def downsample(plane: np.ndarray, factor: int) -> np.ndarray:
     import cv2
 
     h, w = plane.shape[:2]
-    gh, gw = max(1, h // factor), max(1, w // factor)
+    gh, gw = grid_shape(plane.shape, factor)
     if gh * factor <= h and gw * factor <= w:
         plane = plane[: gh * factor, : gw * factor]
     return cv2.resize(plane, (gw, gh), interpolation=cv2.INTER_AREA)

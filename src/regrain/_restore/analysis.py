@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from regrain._filters import gaussian_blur
-from regrain._grid import cell_share, downsample
+from regrain._grid import cell_share, downsample, grid_shape
 from regrain._luma import luma
 from regrain._materials import Material
 
@@ -108,7 +108,7 @@ def row_strips(h: int, w: int, factor: int, reach: int, rows: int = STRIP_ROWS):
     crop's blur is) and where the strip's rows sit inside the padded ones. The last strip's
     context runs to the crop's edge (rows of a partial cell are context, not cells). A crop
     narrower or lower than a cell is one strip."""
-    gh = max(1, h // factor) if factor > 1 else h
+    gh = grid_shape((h, w), factor)[0]
     if factor > 1 and (h < factor or w < factor):
         yield slice(0, gh), slice(0, h), slice(0, h), slice(0, h)
         return
@@ -132,7 +132,7 @@ def analyse(
 
     f, r = factor, material.radius
     h, w = touched.shape
-    grid = downsample(np.zeros((h, w), np.float32), f).shape
+    grid = grid_shape((h, w), f)
     window = max(1.0, 2.0 * r / f)
     fine_edge = sub_band_edges(r)[0]
     reach = int(np.ceil(4.0 * (4 * r / 3)))  # the widest blur's kernel half-width

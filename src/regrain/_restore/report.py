@@ -15,7 +15,7 @@ import numpy as np
 from regrain._checks import check_choice
 from regrain._detect import plastic_share, texture_loss, worst_regions
 from regrain._filters import gaussian_blur
-from regrain._grid import downsample, upsample, upsample_nearest
+from regrain._grid import downsample, grid_shape, upsample, upsample_nearest
 from regrain._luma import luma
 from regrain._restore.analysis import row_strips
 
@@ -127,17 +127,12 @@ def band_energy_cells(image: np.ndarray, radius: float, factor: int, grid) -> np
     return out
 
 
-def _grid_shape(shape: tuple[int, ...], factor: int) -> tuple[int, int]:
-    h, w = shape[:2]
-    return (max(1, h // factor), max(1, w // factor)) if factor > 1 else (h, w)
-
-
 def unchanged(
     edited: np.ndarray, factor: int, *, keep_layers: bool = False, copy: bool = True
 ) -> RestoreResult:
     """The result when the AI changed nothing: the edited image itself (a copy unless *copy* is
     False), empty maps."""
-    grid = _grid_shape(edited.shape, factor)
+    grid = grid_shape(edited.shape, factor)
     empty = np.zeros(grid, np.float32)
     maps = {k: empty for k in ("changed", "loss", "rebuild", "classes")}
     maps["gain"] = empty + 1
@@ -179,7 +174,7 @@ def assemble(
     from regrain._grid import downsample
 
     f = a.factor
-    grid = _grid_shape(out.shape, f)
+    grid = grid_shape(out.shape, f)
     cy, cx = box[0].start // f, box[1].start // f
     maps = {}
     for name, plane in crop_maps(a, regions, composed.gain).items():
