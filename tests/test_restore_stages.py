@@ -457,13 +457,12 @@ def test_the_strip_path_gives_the_plain_path_s_image(monkeypatch, size: int, str
 
 @pytest.mark.parametrize(("size", "strip", "factor"), [(160, 5, 1), (160, 37, 1), (2200, 300, 2)])
 def test_restoring_in_place_gives_restore_s_image_bit_for_bit(monkeypatch, size, strip, factor):
-    """restore_file writes the result over the edited pixels, strip by strip, keeping aside the
-    edited rows the next strip's blur reads: the image must be restore's, bit for bit, with
+    """restore(out=edited), as restore_file calls it, writes the result over the edited pixels,
+    strip by strip, keeping aside the edited rows the next strip's blur reads: the image must
+    be restore's, bit for bit (and so must a separate out buffer's), with
     strips lower than the blur's reach (5 rows), many strips, a coarser grid, a removed defect
     rebuilt, a shape the AI drew (its edited band is kept), a mask and a strength; pixels the
     AI left alone stay the edited ones."""
-    from regrain._restore import restore_in_place
-
     monkeypatch.setattr(compose, "STRIP_ROWS", strip)
     photo = _texture(size, amount=0.04)[..., [0, 0, 0]] * np.float32([1.0, 0.9, 0.8])
     photo = np.ascontiguousarray(photo, dtype=np.float32)
@@ -481,12 +480,35 @@ def test_restoring_in_place_gives_restore_s_image_bit_for_bit(monkeypatch, size,
     for options in ({}, {"mask": mask, "strength": 1.5}):
         plain = regrain.restore(original, edited, **options)
         target = edited.copy()
-        fast = restore_in_place(original, target, **options)
+        fast = regrain.restore(original, target, out=target, **options)
         assert fast.image is target
         assert np.array_equal(fast.image, plain.image)
+        apart = np.full_like(edited, np.nan)
+        assert np.array_equal(
+            regrain.restore(original, edited, out=apart, **options).image, plain.image
+        )
         assert fast.figures == plain.figures
         assert plain.figures["share_rebuilt"] > 0 and plain.figures["share_restored"] > 0.3
         assert np.array_equal(fast.image[: size // 4 - 40], edited[: size // 4 - 40])
+
+
+def test_out_receives_the_image_or_is_refused() -> None:
+    """out= gets the image even when the AI changed nothing; a buffer of another kind, or one
+    that overlaps the edited image without being it, is refused before any work."""
+    from regrain.errors import ParameterError
+
+    photo = _texture(64)
+    out = np.zeros_like(photo)
+    result = regrain.restore(photo, photo.copy(), out=out)
+    assert result.image is out and np.array_equal(out, photo)
+    edited = photo.copy()
+    for bad in (np.zeros(photo.shape, np.float64), np.zeros((64, 63, 1), np.float32)):
+        with pytest.raises(ParameterError, match="out must be"):
+            regrain.restore(photo, edited, out=bad)
+    big = np.zeros((65, 64, 1), np.float32)
+    big[:64] = edited
+    with pytest.raises(ParameterError, match="overlap"):
+        regrain.restore(photo, big[:64], out=big[1:])
 
 
 def test_the_strip_path_agrees_at_grid_factor_two(monkeypatch) -> None:

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from regrain._restore import MAX_GLARE_GAIN, RestoreResult, restore, restore_in_place
+from regrain._restore import MAX_GLARE_GAIN, RestoreResult, restore
 from regrain.io import DEFAULT_MAX_PIXELS, ImageInfo
 
 __all__ = ["PairImages", "check_alignment", "read_pair", "restore_file", "write_maps"]
@@ -218,17 +218,19 @@ def restore_file(
         _check_maps_dir(Path(maps_dir), inputs)
     pair = read_pair(original, edited, max_pixels=max_pixels)
     m = io.read_mask(mask, pair.edited.shape, max_pixels=max_pixels) if mask is not None else None
-    options = {
-        "mask": m,
-        "material": material,
-        "seed": seed,
-        "strength": strength,
-        "compare_bits": pair.compare_bits,
-    }
-    if psd:  # the PSD keeps the edited image as its bottom layer, and the layers above it
-        result = restore(pair.original, pair.edited, layers=True, **options)
-    else:  # the edited pixels are needed no more: the result is written over them
-        result = restore_in_place(pair.original, pair.edited, **options)
+    result = restore(
+        pair.original,
+        pair.edited,
+        mask=m,
+        material=material,
+        seed=seed,
+        strength=strength,
+        layers=psd,
+        compare_bits=pair.compare_bits,
+        # the edited pixels are needed no more, except as a PSD's bottom layer: the result is
+        # written over them
+        out=None if psd else pair.edited,
+    )
     note = {"command": "restore", "material": material, "strength": strength, "seed": seed}
     if mask is not None:
         note["mask"] = Path(mask).name

@@ -36,7 +36,6 @@ __all__ = [
     "Material",
     "RestoreResult",
     "restore",
-    "restore_in_place",
 ]
 
 
@@ -51,6 +50,7 @@ def restore(
     layers: bool = False,
     synthesis: str = "auto",
     compare_bits: int | None = None,
+    out: np.ndarray | None = None,
 ) -> RestoreResult:
     """Give *edited* back the texture the AI took from *original*, keeping the AI's result.
 
@@ -64,6 +64,9 @@ def restore(
     :data:`SYNTHESIS_METHODS` for rebuilt zones (default: measured per zone). *compare_bits* (8 or
     16) compares the pair at that depth's precision, for files of different depths: a pixel that
     only differs by the finer file's extra precision is untouched and stays the edited one.
+    *out*, a writeable C-ordered float32 array of *edited*'s shape, receives the image
+    (``result.image is out``); it may be *edited* itself, which is then overwritten and no second
+    full-size image is made (the image is the same, bit for bit).
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(1)
@@ -76,44 +79,6 @@ def restore(
     >>> round(float(out[36:60, 36:60].std() / photo[36:60, 36:60].std()), 1)
     1.0
     """
-    return _restore(
-        original,
-        edited,
-        mask=mask,
-        material=material,
-        seed=seed,
-        strength=strength,
-        layers=layers,
-        synthesis=synthesis,
-        compare_bits=compare_bits,
-    )
-
-
-def restore_in_place(original: np.ndarray, edited: np.ndarray, **options) -> RestoreResult:
-    """:func:`restore`, writing the result over *edited* (a C-ordered float32 array, as
-    :func:`regrain.io.read_image` gives: then ``result.image is edited``): no second full-size
-    image. For callers that own *edited* and need it no more (restore_file); the image is bit
-    for bit :func:`restore`'s (tested). *options* are restore's, except *layers*, which needs
-    the edited image beside the result."""
-    if options.get("layers"):
-        raise ParameterError("restore_in_place cannot keep layers; use restore(layers=True).")
-    writable = isinstance(edited, np.ndarray) and edited.flags.writeable
-    return _restore(original, edited, in_place=writable, **options)
-
-
-def _restore(
-    original: np.ndarray,
-    edited: np.ndarray,
-    *,
-    mask: np.ndarray | None = None,
-    material: str = "auto",
-    seed: int = 0,
-    strength: float = 1.0,
-    layers: bool = False,
-    synthesis: str = "auto",
-    compare_bits: int | None = None,
-    in_place: bool = False,
-) -> RestoreResult:
     original, edited = check_image(original, "original"), check_image(edited, "edited")
     check_same_size(original, edited, ("original", "edited"))
     if original.shape != edited.shape:
@@ -130,6 +95,8 @@ def _restore(
             + ", ".join(SYNTHESIS_METHODS)
         )
     weight = as_mask(mask, edited)
+    if out is not None:
+        _check_out(out, edited)
 
     if compare_bits not in (None, 8, 16):
         raise ParameterError(f"compare_bits must be 8, 16 or None; got {compare_bits!r}.")
@@ -140,14 +107,21 @@ def _restore(
     factor = analysis_factor(edited.shape)
     box = _work_box(touched, factor, spec)
     if box is None:
-        return unchanged(edited, factor, keep_layers=layers, copy=not in_place)
+        if out is None:
+            return unchanged(edited, factor, keep_layers=layers)
+        if not np.shares_memory(out, edited):
+            np.copyto(out, edited)
+        return unchanged(out, factor, keep_layers=layers, copy=False)
     o, e = original[box], edited[box]
     bands = analyse(o, e, touched[box], spec, factor)
     regions = classify(bands)
     zones = rebuild_textures(o, bands, regions, seed=seed, method=synthesis)
     crop_weight = None if weight is None else weight[box][..., 0]
-    # the edited image outside the crop; compose fills the crop
-    out = edited if in_place else _outside(edited, box)
+    # the edited image outside the crop (already there when out is edited); compose fills it
+    if out is None:
+        out = np.empty_like(edited)
+    if not np.shares_memory(out, edited):
+        _copy_outside(edited, box, out)
     composed = compose(
         o,
         e,
@@ -163,15 +137,32 @@ def _restore(
     return assemble(out, box, bands, regions, composed, zones, area=area)
 
 
-def _outside(edited: np.ndarray, box: tuple[slice, slice]) -> np.ndarray:
-    """A new image holding *edited* outside *box* (inside: not yet written)."""
-    out = np.empty_like(edited)
+def _copy_outside(edited: np.ndarray, box: tuple[slice, slice], out: np.ndarray) -> None:
+    """Copy *edited* into *out* outside *box* (inside: left for compose)."""
     ys, xs = box
     out[: ys.start] = edited[: ys.start]
     out[ys.stop :] = edited[ys.stop :]
     out[ys, : xs.start] = edited[ys, : xs.start]
     out[ys, xs.stop :] = edited[ys, xs.stop :]
-    return out
+
+
+def _check_out(out: np.ndarray, edited: np.ndarray) -> None:
+    """*out* must be a writeable C-ordered float32 array of *edited*'s shape, and either
+    *edited* itself or apart from it."""
+    if (
+        not isinstance(out, np.ndarray)
+        or out.dtype != np.float32
+        or out.shape != edited.shape
+        or not out.flags.c_contiguous
+        or not out.flags.writeable
+    ):
+        got = f"{out.dtype} {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__
+        raise ParameterError(
+            f"out must be a writeable C-ordered float32 array of shape {edited.shape}; got {got}."
+        )
+    same = out.__array_interface__["data"][0] == edited.__array_interface__["data"][0]
+    if np.shares_memory(out, edited) and not same:
+        raise ParameterError("out must be the edited image itself or not overlap it.")
 
 
 def _work_box(touched: np.ndarray, factor: int, spec: Material) -> tuple[slice, slice] | None:
