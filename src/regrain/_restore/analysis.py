@@ -146,6 +146,12 @@ def analyse(
     rows = max(p.stop - p.start for _, _, p, _ in strips)
     yo_s, ye_s, scratch, o1, e1, o2, e2 = (np.empty((rows, w), np.float32) for _ in range(7))
 
+    def band(y, fine: float, coarse: float, dst, spare):
+        """blur(y, fine) - blur(y, coarse) into *dst* (fine 0: y itself)."""
+        low = gaussian_blur(y, coarse, out=spare)
+        high = y if fine == 0 else gaussian_blur(y, fine, out=dst)
+        return cv2.subtract(high, low, dst=dst)
+
     for cells_rows, _, padded, inner in strips:
         n = padded.stop - padded.start
         yo, ye = luma(original[padded], out=yo_s[:n]), luma(edited[padded], out=ye_s[:n])
@@ -160,12 +166,6 @@ def analyse(
             """Cell means of x * y into *name*."""
             m = inner.stop - inner.start
             put(name, cv2.multiply(x[inner], y[inner], dst=scratch[:m]), inner=slice(0, m))
-
-        def band(y, fine: float, coarse: float, dst, spare):
-            """blur(y, fine) - blur(y, coarse) into *dst* (fine 0: y itself)."""
-            low = gaussian_blur(y, coarse, out=spare)
-            high = y if fine == 0 else gaussian_blur(y, fine, out=dst)
-            return cv2.subtract(high, low, dst=dst)
 
         # the finest detail (finer than r/3 px): copied by a filter, absent from a fill
         fine_o = band(yo, 0, fine_edge, b["o1"], b["o2"])
