@@ -194,6 +194,29 @@ def test_a_fill_is_replaced_content_a_smoothing_is_not() -> None:
         assert bool(found[60:100, 60:100].mean() > 0.9) is replaced
 
 
+@pytest.mark.parametrize("width", [7, 11])
+def test_a_thin_fill_is_replaced_content_though_it_repeats_its_border(width: int) -> None:
+    """A strip a few px wide healed by a fill: it repeats its border over its first pixels,
+    which the texture correlates with (0.25-0.33 over the whole strip here, above the 0.2 bar);
+    read at depth it is a fill.
+    The same strip lightly smoothed keeps its copy at every depth and is not."""
+    photo = _texture(256, amount=0.05, blur=1.5)
+    original = photo.copy()
+    y0 = 128 - width // 2
+    strip = np.zeros(photo.shape[:2], np.uint8)
+    strip[y0 : y0 + width, 16:240] = 1
+    # a fill continuous with its border: each column interpolated between the rows around it
+    top, bottom = original[y0 - 1, 16:240], original[y0 + width, 16:240]
+    t = ((np.arange(width, dtype=np.float32) + 1) / (width + 1))[:, None, None]
+    filled = original.copy()
+    filled[y0 : y0 + width, 16:240] = (1 - t) * top[None] + t * bottom[None]
+    smoothed = np.where(strip[..., None] > 0, gaussian_blur(original, 0.8), original)
+    for edited, replaced in ((filled, True), (smoothed.astype(np.float32), False)):
+        a = _analyse(original, edited)
+        found = classify.replaced_regions(a, classify.edited_cells(a, grow=False))
+        assert bool(found[y0 : y0 + width, 30:226].mean() > 0.9) is replaced
+
+
 def test_an_object_taken_out_of_a_smoothed_area_is_found_locally() -> None:
     photo = _texture(192, amount=0.05)
     rng = np.random.default_rng(2)

@@ -111,6 +111,15 @@ LOCAL_RADII = 2.0
 FINE_CORRELATION_PX = 4.0
 """Pixels per independent sample of the finest sub-band (its detail is about 2 x 2 px)."""
 
+FILL_DEPTH_RADII = 1.0
+"""The fill test reads a region's correlation this many texture radii (at least 2 px) inside its
+border, where the region is that wide. A fill is continuous with its border: over its first pixel
+or two it repeats the pixels around it, which the original's texture correlates with, so a thin
+fill (a healed scratch or speck, a few px wide) correlates 0.15-0.45 over all its pixels and
+passes for a filter; at that depth the same fills measure -0.03-0.08 (biharmonic heals on three
+validation photos, read once to find the cause, no threshold set on them), while a filter's copy
+holds at every depth."""
+
 SMOOTH_LEVEL = 2.0 * NOISE_FLOOR
 """Below this robust texture level (RMS) the original had no texture there (bokeh, backdrop)."""
 
@@ -259,7 +268,8 @@ def replaced_regions(a: Analysis, core: np.ndarray) -> np.ndarray:
 
     Per connected region of edited cells (before they are grown by their rim: in a re-encoded
     frame the rim is re-encoding, not edit), the correlation of the edited image's finest sub-band
-    with the original's over the region's pixels, against :data:`REPLACED_CORRELATION` or four
+    with the original's over the region's pixels at least :data:`FILL_DEPTH_RADII` inside its
+    border (the whole region where it is thinner), against :data:`REPLACED_CORRELATION` or four
     standard errors of zero, whichever is larger. A region whose original has no fine detail to
     correlate (below the noise floor) is left to the other rules.
     """
@@ -267,10 +277,18 @@ def replaced_regions(a: Analysis, core: np.ndarray) -> np.ndarray:
 
     oo, eo, ee = a.fine_sums
     out = np.zeros(a.grid, bool)
-    count, labels = cv2.connectedComponents(core.astype(np.uint8), connectivity=8)
+    count, whole = cv2.connectedComponents(core.astype(np.uint8), connectivity=8)
     if count <= 1:
         return out
     floor2 = (NOISE_FLOOR / 2) ** 2
+    # each region is read at depth where it is that wide (see FILL_DEPTH_RADII), else whole
+    depth_px = max(2.0, FILL_DEPTH_RADII * a.material.radius)
+    # the border a fill is continuous with: the pixels the AI left alone; in a re-encoded frame
+    # (none left alone) the edit's own border
+    border = core if a.touched_share.mean() > DELIVERED_SHARE else a.touched_share > 0
+    inside = cv2.distanceTransform(border.astype(np.uint8), cv2.DIST_L2, 5) * a.factor >= depth_px
+    has_inside = np.bincount(whole[inside], minlength=count) > 0
+    labels = np.where(inside | ~has_inside[whole], whole, 0)
     flat = labels.ravel()
     # twice: every cell alike, and each cell weighing as much fine detail as it lost (a
     # re-encoded frame's blocks smear an edit's change over cells around it that keep their
@@ -292,8 +310,8 @@ def replaced_regions(a: Analysis, core: np.ndarray) -> np.ndarray:
             if significance:  # a small region's figure is noisy: four standard errors of zero
                 samples = w[label] * a.factor * a.factor / FINE_CORRELATION_PX
                 bar = max(bar, 4.0 / np.sqrt(samples))
-            if r < bar and not _kept_structure(a, labels == label):
-                out |= labels == label
+            if r < bar and not _kept_structure(a, whole == label):
+                out |= whole == label
     return out
 
 
