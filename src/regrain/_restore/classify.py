@@ -319,10 +319,13 @@ def _kept_structure(a: Analysis, region: np.ndarray) -> bool:
     """Whether the inside of a region (beyond the reach of its border) kept a copy of the
     structure just above the texture: a strong blur of a very fine texture leaves no correlated
     fine detail either, but it keeps the coarser structure a fill replaces. Too small a region
-    has no inside to read: False."""
+    has no inside to read: False. The inside lies beyond the band's own reach (its coarser blur,
+    4r/3 px, to three sigmas: 4r): a fill is continuous with its border, and nearer than that the
+    band reads the border's pixels in both images alike (at 2r, thin biharmonic heals measured
+    correlated and came back)."""
     import cv2
 
-    reach = max(1, int(np.ceil(2.0 * a.material.radius / a.factor)))
+    reach = max(1, int(np.ceil(4.0 * a.material.radius / a.factor)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2)
     inside = cv2.erode(region.astype(np.uint8), kernel) > 0
     if inside.sum() < MIN_INSIDE_CELLS:
