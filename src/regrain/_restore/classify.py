@@ -141,6 +141,12 @@ class Regions:
     evidence: dict[str, np.ndarray]
 
 
+def _delivered(a: Analysis) -> bool:
+    """Whether the whole frame was touched (re-encoded or edited as a whole): more than
+    DELIVERED_SHARE of the crop's cells touched."""
+    return bool((a.touched_share > 0).mean() > DELIVERED_SHARE)
+
+
 def edited_cells(a: Analysis, *, grow: bool = True) -> np.ndarray:
     """Touched cells that were really edited (bool), grown by one cell (edits have soft rims)
     unless *grow* is False (the cells that passed the test themselves).
@@ -158,7 +164,7 @@ def edited_cells(a: Analysis, *, grow: bool = True) -> np.ndarray:
     floor2 = np.float32(NOISE_FLOOR**2)
     tone = np.abs(a.tone_o - a.tone_e)
     texture_bar = np.maximum(np.float32(EDIT_SHARE**2) * a.eo2, floor2)
-    if touched.mean() > DELIVERED_SHARE:
+    if _delivered(a):
         # a whole frame touched: re-encoded (every cell changed a little, far less than an edit
         # changes one), or edited as a whole (a global denoise: then every cell is an edit)
         share = a.lost2[touched] / np.maximum(a.eo2[touched], floor2)
@@ -285,7 +291,7 @@ def replaced_regions(a: Analysis, core: np.ndarray) -> np.ndarray:
     depth_px = max(2.0, FILL_DEPTH_RADII * a.material.radius)
     # the border a fill is continuous with: the pixels the AI left alone; in a re-encoded frame
     # (none left alone) the edit's own border
-    border = core if a.touched_share.mean() > DELIVERED_SHARE else a.touched_share > 0
+    border = core if _delivered(a) else a.touched_share > 0
     inside = cv2.distanceTransform(border.astype(np.uint8), cv2.DIST_L2, 5) * a.factor >= depth_px
     has_inside = np.bincount(whole[inside], minlength=count) > 0
     labels = np.where(inside | ~has_inside[whole], whole, 0)
