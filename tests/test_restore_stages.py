@@ -437,6 +437,30 @@ def test_rebuilt_amount_follows_the_nearest_clean_texture() -> None:
     assert np.abs(out - edited).max() < 3 / 255
 
 
+def test_a_zone_two_materials_meet_across_gets_each_side_s_own_amount() -> None:
+    """An object over the line between a texture and a smooth backdrop, removed by a fill: the
+    textured side is rebuilt at the texture's amount (a median over the ring's tiles took the
+    backdrop's band-to-detail ratio, 33 against 2.4, and gave it 3x the grain), and the
+    backdrop's side gets clearly less (one level for the whole zone gave both the same)."""
+    photo = _texture(192, amount=0.05)
+    photo[:, 96:] = gaussian_blur(photo, 12.0)[:, 96:]
+    original = photo.copy()
+    original[72:120, 64:128] = 0.15
+    edited = photo.copy()
+    levels = (original[..., 0] * 255 + 0.5).astype(np.uint8)
+    mask = np.zeros((192, 192), np.uint8)
+    mask[68:124, 60:132] = 1
+    filled = cv2.inpaint(levels, mask, 3, cv2.INPAINT_TELEA).astype(np.float32) / 255
+    edited[mask > 0, 0] = filled[mask > 0]
+    out = regrain.restore(original, edited).image
+    added = out - edited
+    textured_side = _band_rms(added, (slice(78, 114), slice(66, 90)))
+    smooth_side = _band_rms(added, (slice(78, 114), slice(108, 126)))
+    texture = _band_rms(photo, (slice(20, 60), slice(20, 90)))
+    assert 0.7 * texture < textured_side < 1.3 * texture
+    assert smooth_side < 0.6 * textured_side
+
+
 def test_a_fill_s_smears_do_not_count_as_the_texture_it_left() -> None:
     """An object removed by a fill that left smooth streaks (coarse, no fine detail): the
     streaks are not texture, so the zone gets the surrounding texture's full amount (measured
