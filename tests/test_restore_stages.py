@@ -461,6 +461,32 @@ def test_a_zone_two_materials_meet_across_gets_each_side_s_own_amount() -> None:
     assert smooth_side < 0.6 * textured_side
 
 
+def test_the_fill_s_tone_chooses_which_material_around_continues_under_it() -> None:
+    """Two materials interleaved all around a zone (a textured dark one, a smooth bright one):
+    a fill in the dark tone gets the texture's amount, one in the bright tone little, where the
+    plain carried mean gives both the average of the two."""
+    n = 80
+    own = np.zeros((n, n), bool)
+    own[28:52, 28:52] = True
+    yy, xx = np.mgrid[0:n, 0:n]
+    textured = ((xx // 6) + (yy // 6)) % 2 == 0
+    fine = np.where(textured, 1e-3, 1e-6).astype(np.float32)
+    tone_o = np.where(textured, 0.3, 0.8).astype(np.float32)
+    ring = dict(gap=2, width=6, block=12)
+    everywhere = np.ones_like(own)
+    plain, ratio = synthesis._amount(own, everywhere, ~own, fine, 2 * fine, **ring)
+    levels = {}
+    for fill in (0.3, 0.8):
+        tone_e = np.where(own, fill, tone_o).astype(np.float32)
+        level, ratio = synthesis._amount(
+            own, everywhere, ~own, fine, 2 * fine, **ring, tones=(tone_o, tone_e)
+        )
+        levels[fill] = float(level[own].mean()) / ratio
+    assert 0.75e-3 < levels[0.3] < 1.1e-3
+    assert levels[0.8] < 0.2e-3
+    assert 0.4e-3 < float(plain[own].mean()) / ratio < 0.6e-3
+
+
 def test_a_fill_s_smears_do_not_count_as_the_texture_it_left() -> None:
     """An object removed by a fill that left smooth streaks (coarse, no fine detail): the
     streaks are not texture, so the zone gets the surrounding texture's full amount (measured

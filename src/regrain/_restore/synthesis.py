@@ -527,6 +527,7 @@ def rebuild_textures(
             gap=near_gap,
             width=near_width,
             block=block,
+            tones=(a.tone_o[ry0:ry1, rx0:rx1], a.tone_e[ry0:ry1, rx0:rx1]),
         )
         if target2 is None:
             continue  # nothing around to imitate: left as the AI made it
@@ -612,6 +613,43 @@ def _without_outlying_stretches(fine: np.ndarray, near: np.ndarray, size: int) -
     return near & ~cells
 
 
+def _tone_guided(
+    level: np.ndarray,
+    fine: np.ndarray,
+    near: np.ndarray,
+    tones: tuple[np.ndarray, np.ndarray],
+    reach: float,
+) -> np.ndarray:
+    """*level* where the ring's cells count by how near their tone is to the tone the AI gave
+    each zone cell (a cross-bilateral normalised convolution, piecewise linear in tone): the
+    fill's tones say which of the materials around continues under it. *tones* is (the
+    original's, the edited's) per cell; the tone scale is half the ring's interquartile range."""
+    from regrain._restore.analysis import NOISE_FLOOR
+
+    tone_o, tone_e = tones
+    ring = tone_o[near]
+    q1, q3 = np.percentile(ring, [25, 75])
+    scale = max(0.5 * float(q3 - q1), NOISE_FLOOR)
+    lo, hi = float(ring.min()), float(ring.max())
+    steps = int(min(16, np.ceil((hi - lo) / scale) + 1))
+    if steps < 2:
+        return level
+    nodes = np.linspace(lo, hi, steps, dtype=np.float32)
+    # every tone's weights as the channels of one image: two blurs in all
+    w = near[..., None] * np.exp(-0.5 * ((tone_o[..., None] - nodes) / np.float32(scale)) ** 2)
+    w = np.ascontiguousarray(w, dtype=np.float32)
+    den = gaussian_blur(w, reach)
+    num = gaussian_blur(np.ascontiguousarray(w * fine[..., None]), reach)
+    ok = den > 1e-3 * den.max(axis=(0, 1))
+    carried = np.where(ok, num / np.maximum(den, np.float32(1e-30)), level[..., None])
+    position = np.clip((tone_e - lo) / (hi - lo) * (steps - 1), 0, steps - 1)
+    below = np.minimum(position.astype(int), steps - 2)
+    frac = (position - below).astype(np.float32)
+    rows, cols = np.indices(level.shape)
+    out = carried[rows, cols, below] * (1 - frac) + carried[rows, cols, below + 1] * frac
+    return out.astype(np.float32)
+
+
 def _amount(
     own: np.ndarray,
     outside: np.ndarray,
@@ -622,6 +660,7 @@ def _amount(
     gap: int,
     width: int,
     block: int,
+    tones: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, float] | tuple[None, None]:
     """The restore-band energy the clean texture right around a zone carries, per cell of the
     piece (see NEAR_RADII, TILE_RADII): the finest detail's energy on the near ring carried into
@@ -649,6 +688,8 @@ def _amount(
     reached = spread > 1e-4 * float(spread.max())
     level = np.full(own.shape, float(fine[near].mean()), np.float32)
     level[reached] = gaussian_blur(fine * weight, reach)[reached] / spread[reached]
+    if tones is not None:
+        level = _tone_guided(level, fine, near, tones, reach)
     tiles_band = tile_mean(energy, block, clean)
     tiles_fine = tile_mean(fine, block, clean)
     ok = np.isfinite(tiles_band) & np.isfinite(tiles_fine) & (tiles_fine > 0)
