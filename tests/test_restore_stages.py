@@ -180,6 +180,22 @@ def test_reencoding_noise_is_not_an_edit_but_a_global_denoise_is() -> None:
     assert classify.edited_cells(_analyse(photo, denoised)).mean() > 0.95
 
 
+def test_a_re_encoded_frame_of_mostly_backdrop_is_not_edited_as_a_whole() -> None:
+    """Two thirds of the frame a smooth backdrop, all of it re-encoded, one area smoothed: the
+    frame's texture lost a small share of its energy, though the median cell (backdrop, next to
+    no texture) lost a large share of its own -- which had judged the whole frame a global edit
+    and restored the re-encoding everywhere."""
+    photo = _texture(240, amount=0.05)
+    photo[:, 80:] = 0.5  # the backdrop
+    rng = np.random.default_rng(3)
+    noisy = np.clip(photo + rng.uniform(-2 / 255, 2 / 255, photo.shape), 0, 1)
+    edit = noisy.astype(np.float32)
+    edit[40:70, 20:50] = gaussian_blur(photo, 3.0)[40:70, 20:50]
+    cells = classify.edited_cells(_analyse(photo, edit))
+    assert cells[45:65, 25:45].all()
+    assert cells[150:, :].mean() < 0.02  # re-encoding only, texture and backdrop alike
+
+
 def test_a_fill_is_replaced_content_a_smoothing_is_not() -> None:
     photo = _texture(160, amount=0.05)
     region = np.zeros(photo.shape[:2], np.uint8)
