@@ -446,6 +446,10 @@ RING_STRETCH = 3
 """The near ring's stretches (tiles) are this many ring widths long: a stretch whose mean is an
 outlier (Tukey's upper fence) is left out of the ring."""
 
+TONE_PRIOR = 0.25
+"""The ring's cells of the fill's tone decide its amount once they weigh this share of the ring
+around; fewer are shrunk toward the whole ring's level (a pseudo-count)."""
+
 TILE_RADII = 4.0
 """The ratio of the whole band's energy to the finest detail's (the texture's spectral shape) is
 measured in tiles this many texture radii wide around the zone, and its median taken."""
@@ -619,11 +623,13 @@ def _tone_guided(
     near: np.ndarray,
     tones: tuple[np.ndarray, np.ndarray],
     reach: float,
+    spread: np.ndarray,
 ) -> np.ndarray:
     """*level* where the ring's cells count by how near their tone is to the tone the AI gave
     each zone cell (a cross-bilateral normalised convolution, piecewise linear in tone): the
     fill's tones say which of the materials around continues under it. *tones* is (the
-    original's, the edited's) per cell; the tone scale is half the ring's interquartile range."""
+    original's, the edited's) per cell; the tone scale is half the ring's interquartile range;
+    *spread* the ring's plain weight around each cell, for the shrinkage (TONE_PRIOR)."""
     from regrain._restore.analysis import NOISE_FLOOR
 
     tone_o, tone_e = tones
@@ -640,8 +646,11 @@ def _tone_guided(
     w = np.ascontiguousarray(w, dtype=np.float32)
     den = gaussian_blur(w, reach)
     num = gaussian_blur(np.ascontiguousarray(w * fine[..., None]), reach)
-    ok = den > 1e-3 * den.max(axis=(0, 1))
-    carried = np.where(ok, num / np.maximum(den, np.float32(1e-30)), level[..., None])
+    # a tone few ring cells have is weak evidence (on a roof against the sky, the roof's edge
+    # cells alone matched the fill's dark smear and gave it 0.37 of full scale): each tone's
+    # estimate is shrunk toward the plain one by TONE_PRIOR of the ring's own weight there
+    prior = np.float32(TONE_PRIOR) * spread[..., None]
+    carried = (num + prior * level[..., None]) / np.maximum(den + prior, np.float32(1e-30))
     position = np.clip((tone_e - lo) / (hi - lo) * (steps - 1), 0, steps - 1)
     below = np.minimum(position.astype(int), steps - 2)
     frac = (position - below).astype(np.float32)
@@ -689,7 +698,7 @@ def _amount(
     level = np.full(own.shape, float(fine[near].mean()), np.float32)
     level[reached] = gaussian_blur(fine * weight, reach)[reached] / spread[reached]
     if tones is not None:
-        level = _tone_guided(level, fine, near, tones, reach)
+        level = _tone_guided(level, fine, near, tones, reach, spread)
     tiles_band = tile_mean(energy, block, clean)
     tiles_fine = tile_mean(fine, block, clean)
     ok = np.isfinite(tiles_band) & np.isfinite(tiles_fine) & (tiles_fine > 0)
