@@ -429,10 +429,17 @@ def write_restore_psd(
     glare = layers["glare"]
     if np.any(glare):
         plan.append(("glare", np.abs(glare).max(axis=2) > 0))
-    for key, mask in plan:
+    for i, (key, mask) in enumerate(plan):
         difference = layers[key]
         cover = np.abs(difference).max(axis=2) > 0 if mask is None else np.asarray(mask) > 0
-        total += difference
+        if i == len(plan) - 1:
+            # the last layer aims at the flat output itself, summed in restore's own order: a
+            # float32 sum in the layers' order can differ by an ulp, which at a half-level
+            # boundary is one level more, and the layer's own rounding up made it two
+            np.add(layers["restored"], layers["glare"], out=total)
+            total += layers["rebuilt"]
+        else:
+            total += difference
         np.multiply(total, np.float32(gain * mix), out=scratch)
         scratch += edited
         levels = _linear_light_levels(grid(scratch), built, mix, top)
