@@ -447,9 +447,8 @@ def write_restore_psd(
         doc.add(RESTORE_LAYER_NAMES[key], levels.astype(_dtype(bits)), "linear-light", opacity,
                 mask=cover)  # fmt: skip
         _linear_light(built, levels, mix, top, cover)
-    del total, built
-    delta = np.add(layers["restored"], layers["glare"], out=scratch)  # restore's own order
-    delta += layers["rebuilt"]
+    del built
+    delta = total  # the last layer's step left restore's own sum there
     if strength != 1.0:
         delta *= np.float32(strength)
     delta += edited

@@ -685,9 +685,9 @@ def _tone_guided(
     position = np.clip((tone_e - lo) / (hi - lo) * (steps - 1), 0, steps - 1)
     below = np.minimum(position.astype(int), steps - 2)
     frac = (position - below).astype(np.float32)
-    rows, cols = np.indices(level.shape)
-    out = carried[rows, cols, below] * (1 - frac) + carried[rows, cols, below + 1] * frac
-    return out.astype(np.float32)
+    lower = np.take_along_axis(carried, below[..., None], axis=-1)[..., 0]
+    upper = np.take_along_axis(carried, below[..., None] + 1, axis=-1)[..., 0]
+    return (lower * (1 - frac) + upper * frac).astype(np.float32)
 
 
 def _amount(
