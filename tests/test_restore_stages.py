@@ -233,6 +233,55 @@ def test_a_thin_fill_is_replaced_content_though_it_repeats_its_border(width: int
         assert bool(found[y0 : y0 + width, 30:226].mean() > 0.9) is replaced
 
 
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    levels = np.round(np.clip(image[..., 0], 0, 1) * 255).astype(np.uint8)
+    _, data = cv2.imencode(".jpg", levels, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return (cv2.imdecode(data, cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255)[..., None]
+
+
+@pytest.mark.parametrize("quality", [85, 92])
+def test_a_fill_in_a_re_encoded_frame_is_found_past_the_rim_the_encoder_copied(quality) -> None:
+    """A fill, then the whole frame re-encoded: every pixel is touched and the change spreads
+    over a rim around the fill that the encoder only copied (its fine detail intact). Read over
+    the whole region, the rim's copy passed the fill for a filter (nothing found at either quality);
+    read on the cells that lost their copy, beyond the rim, it is a fill. The same area lightly
+    blurred keeps its structure and is not."""
+    photo = _texture(256, amount=0.05, blur=0.7)
+    hole = np.zeros(photo.shape[:2], np.uint8)
+    hole[100:140, 90:170] = 1
+    levels = (photo * 255 + 0.5).astype(np.uint8)
+    filled = cv2.inpaint(levels, hole, 3, cv2.INPAINT_TELEA).astype(np.float32)[..., None] / 255
+    inpainted = np.where(hole[..., None] > 0, filled, photo).astype(np.float32)
+    blurred = np.where(hole[..., None] > 0, gaussian_blur(photo, 1.5), photo).astype(np.float32)
+    for edited, replaced in ((inpainted, True), (blurred, False)):
+        a = _analyse(photo, _jpeg(edited, quality))
+        assert classify._delivered(a)
+        found = classify.replaced_regions(a, classify.edited_cells(a, grow=False))
+        assert bool(found[104:136, 94:166].mean() > 0.9) is replaced
+        assert found[hole == 0].mean() < 0.01  # the copied rim and the frame are not
+
+
+def test_a_re_encoding_that_changes_more_detail_than_the_area_held_cannot_call_it_a_fill() -> None:
+    """The same fill, but the re-encoding changes every other cell's finest detail by more than
+    the original held under the fill: losing that detail is no evidence (a codec loses it too),
+    and the region is not judged replaced on it."""
+    import dataclasses
+
+    photo = _texture(256, amount=0.05, blur=0.7)
+    hole = np.zeros(photo.shape[:2], np.uint8)
+    hole[100:140, 90:170] = 1
+    levels = (photo * 255 + 0.5).astype(np.uint8)
+    filled = cv2.inpaint(levels, hole, 3, cv2.INPAINT_TELEA).astype(np.float32)[..., None] / 255
+    a = _analyse(photo, _jpeg(np.where(hole[..., None] > 0, filled, photo), 92))
+    core = classify.edited_cells(a, grow=False)
+    assert classify.replaced_regions(a, core)[104:136, 94:166].mean() > 0.9
+    oo, eo, ee = a.fine_sums
+    rest = (a.touched_share > 0) & ~core
+    louder = np.where(rest, ee + 10.0 * oo[hole > 0].mean(), ee).astype(np.float32)
+    loud = dataclasses.replace(a, fine_sums=(oo, eo, louder))
+    assert classify.replaced_regions(loud, core)[104:136, 94:166].mean() < 0.1
+
+
 def test_an_object_taken_out_of_a_smoothed_area_is_found_locally() -> None:
     photo = _texture(192, amount=0.05)
     rng = np.random.default_rng(2)
