@@ -11,6 +11,7 @@ of the same measure on the untouched surroundings), not in image levels.
 * :func:`edited_cells` -- touched is not edited (re-encoding noise is left alone);
 * :func:`replaced_regions` -- a region whose fine detail is not a filtered copy of the original's
   was filled anew (inpainting, a generated patch): what the original held there was removed;
+  in a re-encoded frame it is read past the rim the encoder only copied (:func:`_past_the_rim`);
 * :func:`outliers` -- band by band, what the edited image does not explain, against the original's
   robust texture spread; a blob, a speck, an outline;
 * :func:`scratches` -- the same residue integrated along short lines: a thin scratch is faint per
@@ -306,8 +307,13 @@ def replaced_regions(a: Analysis, core: np.ndarray) -> np.ndarray:
     inside = cv2.distanceTransform(border.astype(np.uint8), cv2.DIST_L2, 5) * a.factor >= depth_px
     has_inside = np.bincount(whole[inside], minlength=count) > 0
     labels = np.where(inside | ~has_inside[whole], whole, 0)
+    # the cells a region's verdict marks: all of them, but in a re-encoded frame only those that
+    # lost their copy of the finest detail (a rim or an edge the encoder only copied is none of
+    # the fill's: marked, a small region's rim on a petal edge was rebuilt as blobs of static)
+    lost = np.ones(a.grid, bool)
     if _delivered(a):
-        decided, found = _past_the_rim(a, core, whole, count, depth_px)
+        lost = core & ~_copied(a)
+        decided, found = _past_the_rim(a, core, lost, whole, count, depth_px)
         out |= found
         labels = np.where(decided[labels], 0, labels)
     flat = labels.ravel()
@@ -332,7 +338,7 @@ def replaced_regions(a: Analysis, core: np.ndarray) -> np.ndarray:
                 samples = w[label] * a.factor * a.factor / FINE_CORRELATION_PX
                 bar = max(bar, 4.0 / np.sqrt(samples))
             if r < bar and not _kept_structure(a, whole == label):
-                out |= whole == label
+                out |= (whole == label) & lost
     return out
 
 
@@ -350,7 +356,12 @@ def _correlation(sums: tuple[np.ndarray, np.ndarray, np.ndarray], cells: np.ndar
 
 
 def _past_the_rim(
-    a: Analysis, core: np.ndarray, whole: np.ndarray, count: int, depth_px: float
+    a: Analysis,
+    core: np.ndarray,
+    changed: np.ndarray,
+    whole: np.ndarray,
+    count: int,
+    depth_px: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The fill test of a re-encoded frame, read past the rim the encoder only copied.
 
@@ -358,11 +369,12 @@ def _past_the_rim(
     codec's blocks) onto a rim around it whose fine detail is a faithful copy; read over the
     whole region, that copy lifted a fill's correlation over the bar and the removed defect came
     back (leaks 0.24-1.0 on 5 of 60 validation removals). Here each region is read on its cells
-    that lost their copy (not :func:`_copied`), FILL_DEPTH_RADII inside them, when it has
-    MIN_INSIDE_CELLS there: a fill where the finest detail is uncorrelated (REPLACED_CORRELATION,
-    or four standard errors of zero) and the band just above it too (below KEPT_CORRELATION: a
-    resampling or a smoothing keeps that structure, 0.75-0.99 measured, where fills read
-    -0.4-0.4). Only the region's changed cells are marked: the rim is a copy and goes back.
+    that lost their copy (*changed*: core cells not :func:`_copied`), FILL_DEPTH_RADII inside
+    them, when it has MIN_INSIDE_CELLS there: a fill where the finest detail is uncorrelated
+    (REPLACED_CORRELATION, or four standard errors of zero) and the band just above it too
+    (below KEPT_CORRELATION: a resampling or a smoothing keeps that structure, 0.75-0.99
+    measured, where fills read -0.4-0.4). Only the region's changed cells are marked: the rim is
+    a copy and goes back.
 
     That reading is evidence only where the original's fine detail there stands out of what the
     re-encoding itself changes in it (DELIVERY_MARGIN squared times the median change of the
@@ -375,7 +387,6 @@ def _past_the_rim(
 
     found = np.zeros(a.grid, bool)
     decided = np.zeros(count, bool)
-    changed = core & ~_copied(a)
     deep = cv2.distanceTransform(changed.astype(np.uint8), cv2.DIST_L2, 5) * a.factor >= depth_px
     deep_count = np.bincount(whole[deep], minlength=count)
     decided[1:] = deep_count[1:] >= MIN_INSIDE_CELLS
@@ -413,8 +424,7 @@ def _kept_structure(a: Analysis, region: np.ndarray) -> bool:
     inside = cv2.erode(region.astype(np.uint8), kernel) > 0
     if inside.sum() < MIN_INSIDE_CELLS:
         return False
-    oo, eo, ee = (x[inside].sum(dtype=np.float64) for x in a.mid_sums)
-    return bool(eo / np.sqrt(max(oo * ee, 1e-30)) >= KEPT_CORRELATION)
+    return _correlation(a.mid_sums, inside) >= KEPT_CORRELATION
 
 
 def replaced_locally(a: Analysis, core: np.ndarray) -> np.ndarray:
