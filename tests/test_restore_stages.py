@@ -196,13 +196,18 @@ def test_a_re_encoded_frame_of_mostly_backdrop_is_not_edited_as_a_whole() -> Non
     assert cells[150:, :].mean() < 0.02  # re-encoding only, texture and backdrop alike
 
 
+def _telea_filled(photo: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """*photo* with the *hole* (uint8 mask) filled by OpenCV's Telea inpainting at 8 bits."""
+    levels = (photo * 255 + 0.5).astype(np.uint8)
+    filled = cv2.inpaint(levels, hole, 3, cv2.INPAINT_TELEA).astype(np.float32)[..., None] / 255
+    return np.where(hole[..., None] > 0, filled, photo).astype(np.float32)
+
+
 def test_a_fill_is_replaced_content_a_smoothing_is_not() -> None:
     photo = _texture(160, amount=0.05)
     region = np.zeros(photo.shape[:2], np.uint8)
     region[50:110, 50:110] = 1
-    levels = (photo * 255 + 0.5).astype(np.uint8)
-    filled = cv2.inpaint(levels, region, 3, cv2.INPAINT_TELEA).astype(np.float32)[..., None] / 255
-    inpainted = np.where(region[..., None] > 0, filled, photo).astype(np.float32)
+    inpainted = _telea_filled(photo, region)
     smoothed = np.where(region[..., None] > 0, gaussian_blur(photo, 2.5), photo).astype(np.float32)
     for edited, replaced in ((inpainted, True), (smoothed, False)):
         a = _analyse(photo, edited)
@@ -249,9 +254,7 @@ def test_a_fill_in_a_re_encoded_frame_is_found_past_the_rim_the_encoder_copied(q
     photo = _texture(256, amount=0.05, blur=0.7)
     hole = np.zeros(photo.shape[:2], np.uint8)
     hole[100:140, 90:170] = 1
-    levels = (photo * 255 + 0.5).astype(np.uint8)
-    filled = cv2.inpaint(levels, hole, 3, cv2.INPAINT_TELEA).astype(np.float32)[..., None] / 255
-    inpainted = np.where(hole[..., None] > 0, filled, photo).astype(np.float32)
+    inpainted = _telea_filled(photo, hole)
     blurred = np.where(hole[..., None] > 0, gaussian_blur(photo, 1.5), photo).astype(np.float32)
     for edited, replaced in ((inpainted, True), (blurred, False)):
         a = _analyse(photo, _jpeg(edited, quality))
@@ -270,9 +273,7 @@ def test_a_re_encoding_that_changes_more_detail_than_the_area_held_cannot_call_i
     photo = _texture(256, amount=0.05, blur=0.7)
     hole = np.zeros(photo.shape[:2], np.uint8)
     hole[100:140, 90:170] = 1
-    levels = (photo * 255 + 0.5).astype(np.uint8)
-    filled = cv2.inpaint(levels, hole, 3, cv2.INPAINT_TELEA).astype(np.float32)[..., None] / 255
-    a = _analyse(photo, _jpeg(np.where(hole[..., None] > 0, filled, photo), 92))
+    a = _analyse(photo, _jpeg(_telea_filled(photo, hole), 92))
     core = classify.edited_cells(a, grow=False)
     assert classify.replaced_regions(a, core)[104:136, 94:166].mean() > 0.9
     oo, eo, ee = a.fine_sums

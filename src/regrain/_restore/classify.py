@@ -303,7 +303,8 @@ def replaced_regions(a: Analysis, core: np.ndarray) -> np.ndarray:
     depth_px = max(2.0, FILL_DEPTH_RADII * a.material.radius)
     # the border a fill is continuous with: the pixels the AI left alone; in a re-encoded frame
     # (none left alone) the edit's own border
-    border = core if _delivered(a) else a.touched_share > 0
+    delivered = _delivered(a)
+    border = core if delivered else a.touched_share > 0
     inside = cv2.distanceTransform(border.astype(np.uint8), cv2.DIST_L2, 5) * a.factor >= depth_px
     has_inside = np.bincount(whole[inside], minlength=count) > 0
     labels = np.where(inside | ~has_inside[whole], whole, 0)
@@ -311,7 +312,7 @@ def replaced_regions(a: Analysis, core: np.ndarray) -> np.ndarray:
     # lost their copy of the finest detail (a rim or an edge the encoder only copied is none of
     # the fill's: marked, a small region's rim on a petal edge was rebuilt as blobs of static)
     lost = np.ones(a.grid, bool)
-    if _delivered(a):
+    if delivered:
         lost = core & ~_copied(a)
         decided, found = _past_the_rim(a, core, lost, whole, count, depth_px)
         out |= found
@@ -333,13 +334,18 @@ def replaced_regions(a: Analysis, core: np.ndarray) -> np.ndarray:
             if not w[label] > 0 or s_oo[label] / w[label] < floor2:
                 continue  # nothing fine in the original to have been copied or not
             r = s_eo[label] / np.sqrt(s_oo[label] * max(s_ee[label], 1e-30))
-            bar = REPLACED_CORRELATION
-            if significance:  # a small region's figure is noisy: four standard errors of zero
-                samples = w[label] * a.factor * a.factor / FINE_CORRELATION_PX
-                bar = max(bar, 4.0 / np.sqrt(samples))
+            # a small region's figure is noisy: four standard errors of zero (first pass)
+            bar = _fill_bar(w[label], a.factor) if significance else REPLACED_CORRELATION
             if r < bar and not _kept_structure(a, whole == label):
                 out |= (whole == label) & lost
     return out
+
+
+def _fill_bar(cells: float, factor: int) -> float:
+    """The fine correlation below which *cells* grid cells read as a fill: REPLACED_CORRELATION,
+    or four standard errors of a zero correlation over their independent samples, the larger."""
+    samples = cells * factor * factor / FINE_CORRELATION_PX
+    return max(REPLACED_CORRELATION, 4.0 / np.sqrt(samples))
 
 
 def _copied(a: Analysis) -> np.ndarray:
@@ -400,9 +406,7 @@ def _past_the_rim(
     detail = np.bincount(whole[deep], oo[deep], minlength=count) / np.maximum(deep_count, 1)
     for label in np.flatnonzero(decided & (detail > DELIVERY_MARGIN**2 * noise)):
         cells = deep & (whole == label)
-        samples = deep_count[label] * a.factor * a.factor / FINE_CORRELATION_PX
-        bar = max(REPLACED_CORRELATION, 4.0 / np.sqrt(samples))
-        if _correlation(a.fine_sums, cells) < bar and (
+        if _correlation(a.fine_sums, cells) < _fill_bar(deep_count[label], a.factor) and (
             _correlation(a.mid_sums, cells) < KEPT_CORRELATION
         ):
             found |= (whole == label) & changed
