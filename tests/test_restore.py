@@ -148,14 +148,22 @@ def test_no_grain_is_added_where_the_original_had_none() -> None:
 
 
 def test_smooth_case_stays_smooth(cases) -> None:
-    """A speck healed on a texture-free backdrop: restore adds no grain of its own (what the
-    figure shows above the truth is the fill's own streaks, the same in the AI output)."""
+    """A speck healed on a texture-free backdrop: restore adds no grain of its own, and the
+    fill's own streaks (grain+ 0.15 in the AI output) are taken down to the backdrop's level:
+    the output is nearer the truth than the AI's, and only the healed pixels change."""
     case = cases["smooth"]
     out = regrain.restore(*_pair(case)).image
     figures = quality.measure(case, out)
-    assert figures["grain+"] <= quality.measure(case, case.edited)["grain+"] + 0.02
+    assert quality.measure(case, case.edited)["grain+"] > 0.1
+    assert figures["grain+"] <= 0.05
     assert abs(figures["leak"]) <= 0.05
-    assert np.abs(out - case.edited).max() < 2 / 255
+    inside = case.region > 0
+    assert (
+        np.abs(out - case.truth)[inside].mean()
+        < 0.8 * np.abs(case.edited - case.truth)[inside].mean()
+    )
+    touched = np.not_equal(case.original, case.edited).any(axis=2)
+    assert np.array_equal(out[~touched], case.edited[~touched])
 
 
 def _pair(case: simulate.DamageCase) -> tuple[np.ndarray, np.ndarray]:

@@ -612,6 +612,58 @@ def test_a_fill_s_smears_do_not_count_as_the_texture_it_left() -> None:
     assert 0.75 * ring < float(np.sqrt(np.mean(added_band[inner] ** 2))) < 1.3 * ring
 
 
+def test_the_excess_share_brings_the_fill_s_energy_down_to_the_surroundings() -> None:
+    """Hand values: where the fill left four times the surroundings' energy, half its amplitude
+    goes (its energy is then the target's); where it left less, none; nowhere above a quarter of
+    the noise floor, no damping at all."""
+    own = np.zeros((9, 9), bool)
+    own[2:7, 2:7] = True
+    target2 = np.full((9, 9), 1e-4, np.float32)
+    left2 = np.where(own, 4e-4, 0.5e-4).astype(np.float32)
+    damp = synthesis._excess(target2, left2, own)
+    assert np.allclose(damp[own], 0.5, atol=1e-6)
+    assert np.allclose(((1 - damp[own]) ** 2) * left2[own], target2[own])
+    assert np.all(damp[~own] == 0)
+    faint = (np.float32(analysis.NOISE_FLOOR / 8) + np.sqrt(target2)) ** 2
+    assert synthesis._excess(target2, np.where(own, faint, 0).astype(np.float32), own) is None
+
+
+@pytest.mark.parametrize("size", [160, 2200])
+def test_a_fill_s_streaks_on_a_texture_free_backdrop_go_down_to_the_backdrop_s_level(size) -> None:
+    """A speck healed on a smooth backdrop by a fill that drew fine streaks from its rim: the
+    backdrop holds no texture, so the streaks are taken away (they were kept as the AI's before:
+    their RMS unchanged), at grid factor 1 and 2; the strip path, the layered one and the one in
+    place agree, and pixels the AI left alone stay the edited ones."""
+    assert analysis_factor((size, size, 3)) == (1 if size < 1000 else 2)
+    ramp = np.linspace(0.4, 0.6, size, dtype=np.float32)
+    photo = np.repeat(np.repeat(ramp[None, :, None], size, 0), 3, 2) * np.float32([1, 0.9, 0.8])
+    photo = np.ascontiguousarray(photo, dtype=np.float32)
+    c, r = size // 2, max(8, size // 20)
+    yy, xx = np.mgrid[0:size, 0:size]
+    disc = (yy - c) ** 2 + (xx - c) ** 2 <= r * r
+    original = photo.copy()
+    original[(yy - c) ** 2 + (xx - c) ** 2 <= (r // 2) ** 2] = 0.1  # the speck
+    edited = photo.copy()
+    streaks = 0.01 * np.sin(2 * np.pi * np.arctan2(yy - c, xx - c) * r / 6.0).astype(np.float32)
+    edited[disc] += streaks[disc, None]
+    flat = regrain.restore(original, edited).image
+    layered = regrain.restore(original, edited, layers=True).image
+    assert np.abs(flat - layered).max() < 2e-6
+    target = edited.copy()
+    assert np.array_equal(regrain.restore(original, target, out=target).image, flat)
+    inner = (yy - c) ** 2 + (xx - c) ** 2 <= (0.8 * r) ** 2
+
+    def band_rms(image):
+        y = image[..., 1]
+        band = y - gaussian_blur(y, 2.0)
+        return float(np.sqrt(np.mean(band[inner] ** 2)))
+
+    assert band_rms(edited) > 0.004
+    assert band_rms(flat) < 0.25 * band_rms(edited)
+    touched = touched_pixels(original, edited)
+    assert np.array_equal(flat[~touched], edited[~touched])
+
+
 @pytest.mark.parametrize(("size", "strip"), [(160, 37), (160, 4096), (1500, 211)])
 def test_the_strip_path_gives_the_plain_path_s_image(monkeypatch, size: int, strip: int) -> None:
     """The flat path composes in strips of rows, the layered path whole planes; they must agree,

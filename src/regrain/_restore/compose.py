@@ -14,7 +14,9 @@ cleaned edge on a flat original) and it stays (``keep`` falls to 0 at NEW_CONTEN
 original's energy). In a rebuilt zone of weight ``w`` the restored texture fades out and the
 rebuilt one in with energy-preserving weights ``sqrt(1 - w)`` and ``sqrt(w)``: two independent
 textures at those weights keep their summed variance across the seam, where linear weights would
-dip it by up to half at ``w = 1/2``.
+dip it by up to half at ``w = 1/2``. Where a fill left more detail than the clean surroundings
+hold (its streaks on a texture-free backdrop), the rebuilt layer also takes that excess share of
+the edited band away, ``- sqrt(w) * damp * E_h`` (never more of it than the restored part leaves).
 
     image = clip(edited + strength * (restored + glare + rebuilt), 0, 1)
 
@@ -78,6 +80,7 @@ def compose(
         on=edited_cells.astype(np.float32),
         glare=(gain - 1.0) if bool(np.any(gain > 1.0)) else None,
         rebuild=soft_cells(regions.rebuild) if regions.rebuild.any() else None,
+        damp=_damp_cells(zones, regions.rebuild.shape),
         touched=regions.touched,
         weight=weight,
     )
@@ -114,6 +117,7 @@ class _Maps:
     keep: np.ndarray
     glare: np.ndarray | None
     where: np.ndarray
+    damp: np.ndarray | None
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,7 @@ class _GridMaps:
     rebuild: np.ndarray | None
     touched: np.ndarray
     weight: np.ndarray | None
+    damp: np.ndarray | None
 
     def rows(self, y0: int, y1: int) -> _Maps:
         w = self.touched.shape[1]
@@ -142,7 +147,27 @@ class _GridMaps:
         if self.weight is not None:
             where *= self.weight[y0:y1]
         glare = None if self.glare is None else up(self.glare)
-        return _Maps(fade, up(self.keep), glare, where)
+        damp = None if self.damp is None else up(self.damp)
+        return _Maps(fade, up(self.keep), glare, where, damp)
+
+
+def _damp_share(m: _Maps) -> np.ndarray:
+    """The share of the edited band a rebuilt zone takes away, at most what the restored part
+    leaves of it (``1 - keep * fade``): across a zone's soft rim the two never take more than
+    the whole band."""
+    return np.minimum(m.damp, np.float32(1.0) - m.keep * m.fade)
+
+
+def _damp_cells(zones: list, grid: tuple[int, int]) -> np.ndarray | None:
+    """The share of the edited band the rebuilt zones take away, on the grid (see
+    :func:`regrain._restore.synthesis._excess`); None when no zone takes any."""
+    pieces = [z for z in zones if z.damp is not None]
+    if not pieces:
+        return None
+    damp = np.zeros(grid, np.float32)
+    for z in pieces:
+        np.maximum(damp[z.cells], z.damp, out=damp[z.cells])
+    return damp
 
 
 def _bands(original: np.ndarray, edited: np.ndarray, c: int, radius: float):
@@ -192,6 +217,8 @@ def _compose_flat(original, edited, grid: _GridMaps, zones, radius, factor, stre
         ws = m.where * s
         gain_fade = m.fade * ws
         keep_fade = m.keep * gain_fade
+        if m.damp is not None:
+            keep_fade += _damp_share(m) * ws
         if m.glare is not None:
             gain_fade *= m.glare + np.float32(1.0)
         o_blk = original[p0:p1]
@@ -208,6 +235,8 @@ def _compose_flat(original, edited, grid: _GridMaps, zones, radius, factor, stre
         np.add(edited[y0:y1], band_o, out=image[y0:y1])
     coeffs = _colour_coefficients([np.concatenate(parts) for parts in samples])
     for z in zones:
+        if z.texture is None:
+            continue
         ws = np.float32(strength) * grid.touched[z.zone].astype(np.float32)
         if grid.weight is not None:
             ws *= grid.weight[z.zone]
@@ -231,8 +260,12 @@ def _compose_layers(original, edited, grid: _GridMaps, zones, radius, factor, st
         if maps.glare is not None:
             glare[..., c] = maps.glare * band_o * maps.fade * maps.where
         restored[..., c] = (band_o - maps.keep * band_e) * maps.fade * maps.where
+        if maps.damp is not None:
+            rebuilt[..., c] = -_damp_share(maps) * band_e * maps.where
     coeffs = _colour_coefficients(samples)
     for z in zones:
+        if z.texture is None:
+            continue
         add = np.sqrt(np.clip(z.weight, 0.0, 1.0)) * z.texture * maps.where[z.zone]
         rebuilt[z.zone] += add[..., None] * coeffs
     delta = restored + glare + rebuilt

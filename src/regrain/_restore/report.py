@@ -187,7 +187,7 @@ def assemble(
     if figures["worst_box"] is not None:
         x, y, w, h = figures["worst_box"]
         figures["worst_box"] = [int(x + box[1].start), int(y + box[0].start), int(w), int(h)]
-    figures["synthesis"] = [z.method for z in zones]
+    figures["synthesis"] = [z.method for z in zones if z.texture is not None]
     layers = None
     if composed.layers is not None:
         layers = _empty_layers(out.shape)

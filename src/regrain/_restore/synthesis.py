@@ -465,14 +465,19 @@ class ZoneTexture:
 
     ``zone`` is the zone's (slice, slice) in the crop; ``weight`` (h, w) its soft weight in [0, 1]
     (1 inside, falling to 0 across one cell beyond it); ``texture`` (h, w) luma texture at the
-    amount that is missing (RMS per pixel); ``method`` and ``structure`` say how it was made.
+    amount that is missing (RMS per pixel), None when nothing is; ``method`` and ``structure``
+    say how it was made. ``damp`` (on the grid cells ``cells``), when not None, is the share of
+    the edited band to take away there: the fill left more than the surroundings hold
+    (:func:`_excess`).
     """
 
     zone: tuple[slice, slice]
     weight: np.ndarray
-    texture: np.ndarray
+    texture: np.ndarray | None
     method: str
     structure: float
+    cells: tuple[slice, slice] | None = None
+    damp: np.ndarray | None = None
 
 
 def rebuild_textures(
@@ -540,11 +545,12 @@ def rebuild_textures(
         if target2 is None:
             continue  # nothing around to imitate: left as the AI made it
         target2 = target2[cy0 - ry0 : cy1 - ry0, cx0 - rx0 : cx1 - rx0]
+        cells = (slice(cy0, cy1), slice(cx0, cx1))
         # what the AI left, measured on the zone's own cells only (the untouched texture around
         # a small zone would otherwise count as left), as the target is: its finest detail
         # times the band-to-finest ratio. A fill's smears sit in the band's coarse half and
         # are not texture: read from the whole band, they cancelled most of the amount needed
-        inside = (labels[cy0:cy1, cx0:cx1] == label).astype(np.float32)
+        inside = (labels[cells] == label).astype(np.float32)
         win = max(1.0, 2.0 * r / f)
         left2 = (
             ratio
@@ -552,35 +558,52 @@ def rebuild_textures(
             / np.maximum(gaussian_blur(inside, win), 1e-6)
         )
         need = np.sqrt(np.maximum(target2 - left2, 0.0)).astype(np.float32)
-        if not need.max() > NOISE_FLOOR / 4:
-            continue  # the AI left all the texture there was
-        amplitude = upsample_box(need, f, zone, origin=(cy0, cx0))
-
-        # the clean texture around, at full resolution: the original's restore band
-        box = (slice(ry0 * f, min(h, ry1 * f)), slice(rx0 * f, min(w, rx1 * f)))
-        y_box = luma(original[box])
-        band = (y_box - gaussian_blur(y_box, r)).astype(np.float32)
-        clean = upsample_nearest(clean_cells, band.shape)
-        source = Source(
-            band=band,
-            clean=clean,
-            zone=(
-                slice(py0 - box[0].start, py1 - box[0].start),
-                slice(px0 - box[1].start, px1 - box[1].start),
-            ),
-            radius=r,
-            isotropic=a.material.isotropic,
-        )
-        rng = np.random.default_rng([seed, label])
-        structure = float("nan")
-        chosen = method
-        if method == "auto":
-            chosen, structure = choose_method(source, seed=seed)
-        texture, used = synthesize(source, rng, chosen)
-        if texture is None:
+        damp = _excess(target2, left2, inside > 0)
+        texture, used, structure = None, "none", float("nan")
+        if need.max() > NOISE_FLOOR / 4:  # else the AI left all the texture there was, or more
+            # the clean texture around, at full resolution: the original's restore band
+            box = (slice(ry0 * f, min(h, ry1 * f)), slice(rx0 * f, min(w, rx1 * f)))
+            y_box = luma(original[box])
+            band = (y_box - gaussian_blur(y_box, r)).astype(np.float32)
+            source = Source(
+                band=band,
+                clean=upsample_nearest(clean_cells, band.shape),
+                zone=(
+                    slice(py0 - box[0].start, py1 - box[0].start),
+                    slice(px0 - box[1].start, px1 - box[1].start),
+                ),
+                radius=r,
+                isotropic=a.material.isotropic,
+            )
+            chosen = method
+            if method == "auto":
+                chosen, structure = choose_method(source, seed=seed)
+            texture, used = synthesize(source, np.random.default_rng([seed, label]), chosen)
+            if texture is not None:
+                texture = texture * upsample_box(need, f, zone, origin=(cy0, cx0))
+        if texture is None and damp is None:
             continue
-        out.append(ZoneTexture(zone, weight, texture * amplitude, used, structure))
+        out.append(ZoneTexture(zone, weight, texture, used, structure, cells, damp))
     return out
+
+
+def _excess(target2: np.ndarray, left2: np.ndarray, own: np.ndarray) -> np.ndarray | None:
+    """The share of the edited band to take away on a zone's grid piece, where the fill left
+    more detail than the clean surroundings hold: a fill's streaks drawn from the removed thing's
+    rim, a smear's steps on a texture-free backdrop. The surroundings' amount is the evidence of
+    what the zone held (NEAR_RADII) in both directions: where texture is missing it is added, where
+    the edited band holds more it is scaled down to it, by ``sqrt(target / left)`` (its energy
+    then is the target's). Times the zone's soft weight on the rebuilt side (``sqrt`` of
+    :func:`soft_cells`, as the rebuilt texture's); None where the excess is nowhere above a
+    quarter of the noise floor (the bar of the texture added)."""
+    from regrain._restore.analysis import NOISE_FLOOR
+
+    excess = np.sqrt(np.maximum(left2, 0.0)) - np.sqrt(np.maximum(target2, 0.0))
+    if not float(excess.max()) > NOISE_FLOOR / 4:
+        return None
+    share = np.sqrt(np.clip(target2 / np.maximum(left2, 1e-30), 0.0, 1.0))
+    damp = np.where(excess > NOISE_FLOOR / 4, 1.0 - share, 0.0)
+    return (damp * np.sqrt(soft_cells(own))).astype(np.float32)
 
 
 def soft_cells(own: np.ndarray) -> np.ndarray:
