@@ -254,14 +254,15 @@ def _compose_layers(original, edited, grid: _GridMaps, zones, radius, factor, st
     rebuilt = np.zeros((h, w, channels), np.float32)
     step = max(2, factor)
     samples = []
+    damp = None if maps.damp is None else _damp_share(maps) * maps.where
     for c in range(channels):
         band_o, band_e = _bands(original, edited, c, radius)
         samples.append(band_o[::step, ::step].copy())
         if maps.glare is not None:
             glare[..., c] = maps.glare * band_o * maps.fade * maps.where
         restored[..., c] = (band_o - maps.keep * band_e) * maps.fade * maps.where
-        if maps.damp is not None:
-            rebuilt[..., c] = -_damp_share(maps) * band_e * maps.where
+        if damp is not None:
+            rebuilt[..., c] = -damp * band_e
     coeffs = _colour_coefficients(samples)
     for z in zones:
         if z.texture is None:

@@ -523,7 +523,10 @@ def rebuild_textures(
         m = -(-pad // f) + 3  # cells around the zone: its pad and the softening
         cy0, cx0 = max(0, y - m), max(0, x - m)
         cy1, cx1 = min(gh, y + bh + m), min(gw, x + bw + m)
-        weight = zone_weight(labels[cy0:cy1, cx0:cx1] == label, f, zone, (cy0, cx0))
+        cells = (slice(cy0, cy1), slice(cx0, cx1))
+        own = labels[cells] == label
+        soft = soft_cells(own)
+        weight = zone_weight(soft, f, zone, (cy0, cx0))
 
         ring = max(4, round(12 * r / f), max(bw, bh) // 2)
         ry0, rx0 = max(0, cy0 - ring), max(0, cx0 - ring)
@@ -545,12 +548,11 @@ def rebuild_textures(
         if target2 is None:
             continue  # nothing around to imitate: left as the AI made it
         target2 = target2[cy0 - ry0 : cy1 - ry0, cx0 - rx0 : cx1 - rx0]
-        cells = (slice(cy0, cy1), slice(cx0, cx1))
         # what the AI left, measured on the zone's own cells only (the untouched texture around
         # a small zone would otherwise count as left), as the target is: its finest detail
         # times the band-to-finest ratio. A fill's smears sit in the band's coarse half and
         # are not texture: read from the whole band, they cancelled most of the amount needed
-        inside = (labels[cells] == label).astype(np.float32)
+        inside = own.astype(np.float32)
         win = max(1.0, 2.0 * r / f)
         left2 = (
             ratio
@@ -558,7 +560,7 @@ def rebuild_textures(
             / np.maximum(gaussian_blur(inside, win), 1e-6)
         )
         need = np.sqrt(np.maximum(target2 - left2, 0.0)).astype(np.float32)
-        damp = _excess(target2, left2, inside > 0)
+        damp = _excess(target2, left2, soft)
         texture, used, structure = None, "none", float("nan")
         if need.max() > NOISE_FLOOR / 4:  # else the AI left all the texture there was, or more
             # the clean texture around, at full resolution: the original's restore band
@@ -587,14 +589,14 @@ def rebuild_textures(
     return out
 
 
-def _excess(target2: np.ndarray, left2: np.ndarray, own: np.ndarray) -> np.ndarray | None:
+def _excess(target2: np.ndarray, left2: np.ndarray, soft: np.ndarray) -> np.ndarray | None:
     """The share of the edited band to take away on a zone's grid piece, where the fill left
     more detail than the clean surroundings hold: a fill's streaks drawn from the removed thing's
     rim, a smear's steps on a texture-free backdrop. The surroundings' amount is the evidence of
     what the zone held (NEAR_RADII) in both directions: where texture is missing it is added, where
     the edited band holds more it is scaled down to it, by ``sqrt(target / left)`` (its energy
-    then is the target's). Times the zone's soft weight on the rebuilt side (``sqrt`` of
-    :func:`soft_cells`, as the rebuilt texture's); None where the excess is nowhere above a
+    then is the target's). Times the zone's soft weight on the rebuilt side (``sqrt`` of its
+    :func:`soft_cells` *soft*, as the rebuilt texture's); None where the excess is nowhere above a
     quarter of the noise floor (the bar of the texture added)."""
     from regrain._restore.analysis import NOISE_FLOOR
 
@@ -603,7 +605,7 @@ def _excess(target2: np.ndarray, left2: np.ndarray, own: np.ndarray) -> np.ndarr
         return None
     share = np.sqrt(np.clip(target2 / np.maximum(left2, 1e-30), 0.0, 1.0))
     damp = np.where(excess > NOISE_FLOOR / 4, 1.0 - share, 0.0)
-    return (damp * np.sqrt(soft_cells(own))).astype(np.float32)
+    return (damp * np.sqrt(soft)).astype(np.float32)
 
 
 def soft_cells(own: np.ndarray) -> np.ndarray:
@@ -614,13 +616,13 @@ def soft_cells(own: np.ndarray) -> np.ndarray:
 
 
 def zone_weight(
-    own: np.ndarray, factor: int, zone: tuple[slice, slice], origin: tuple[int, int]
+    soft: np.ndarray, factor: int, zone: tuple[slice, slice], origin: tuple[int, int]
 ) -> np.ndarray:
-    """:func:`soft_cells` of *own* (a grid piece whose first cell is *origin*) at full resolution
-    over the pixel *zone*."""
+    """A zone's :func:`soft_cells` *soft* (a grid piece whose first cell is *origin*) at full
+    resolution over the pixel *zone*."""
     from regrain._grid import upsample_box
 
-    return np.clip(upsample_box(soft_cells(own), factor, zone, origin=origin), 0.0, 1.0)
+    return np.clip(upsample_box(soft, factor, zone, origin=origin), 0.0, 1.0)
 
 
 def _without_outlying_stretches(fine: np.ndarray, near: np.ndarray, size: int) -> np.ndarray:
